@@ -1,0 +1,45 @@
+"""Storage: Tortoise ORM on SQLite (default) or PostgreSQL, schema by migrations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tortoise import Tortoise
+from tortoise.migrations.api import migrate as _migrate
+
+MODELS = "backend.db.models"
+MIGRATIONS = "backend.db.migrations"
+
+
+def tortoise_config(db_url: str) -> dict[str, Any]:
+    """The Tortoise configuration for one database URL (sqlite://… or postgres://…)."""
+    if db_url.startswith("sqlite://") and db_url not in ("sqlite://:memory:",):
+        Path(db_url.removeprefix("sqlite://")).parent.mkdir(parents=True, exist_ok=True)
+    return {
+        "connections": {"default": db_url},
+        "apps": {
+            "models": {"models": [MODELS], "default_connection": "default", "migrations": MIGRATIONS}
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+async def migrate(db_url: str) -> None:
+    """Bring the schema up to the latest migration."""
+    try:
+        await _migrate(config=tortoise_config(db_url))
+    finally:
+        await Tortoise.close_connections()
+
+
+async def open_db(db_url: str, *, run_migrations: bool = True) -> None:
+    """Migrate if asked, then initialise Tortoise for the app's lifetime."""
+    if run_migrations:
+        await migrate(db_url)
+    await Tortoise.init(config=tortoise_config(db_url))
+
+
+async def close_db() -> None:
+    await Tortoise.close_connections()

@@ -1,0 +1,274 @@
+"""Tortoise models: the stored shape of agencies, officers, citizens, dossiers and the outbox."""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Agency(Model):
+    """A receiving/processing agency (cơ quan): the UBND of a commune or a provincial department."""
+
+    id = fields.IntField(primary_key=True)
+    code = fields.CharField(max_length=16, unique=True)  # V1V2V3.Z1Z2.Y1Y2.MX1X2
+    name = fields.CharField(max_length=200)
+    parent_name = fields.CharField(max_length=200, default="")  # printed above the name on forms
+    level = fields.CharField(max_length=16)  # commune | province
+    office_hours = fields.JSONField(default=dict)  # OfficeHours.as_config()
+    active = fields.BooleanField(default=True)
+
+    class Meta:
+        table = "agency"
+
+
+class Department(Model):
+    """A department (phòng chuyên môn) inside an agency."""
+
+    id = fields.IntField(primary_key=True)
+    agency = fields.ForeignKeyField("models.Agency", related_name="departments")
+    key = fields.CharField(max_length=40)
+    name = fields.CharField(max_length=200)
+
+    class Meta:
+        table = "department"
+        unique_together = (("agency", "key"),)
+
+
+class Officer(Model):
+    """The personal account of an officer: every action is recorded against it (004 Điều 5.3)."""
+
+    id = fields.IntField(primary_key=True)
+    username = fields.CharField(max_length=64, unique=True)
+    full_name = fields.CharField(max_length=120)
+    role = fields.CharField(max_length=24)
+    agency = fields.ForeignKeyField("models.Agency", related_name="officers", null=True)
+    department = fields.ForeignKeyField("models.Department", related_name="officers", null=True)
+    password_hash = fields.CharField(max_length=255, default="")
+    must_change_password = fields.BooleanField(default=True)
+    failed_logins = fields.IntField(default=0)
+    locked_until = fields.DatetimeField(null=True)
+    active = fields.BooleanField(default=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "officer"
+
+
+class Citizen(Model):
+    """A person (công dân). Reachable on several channels: see ``ChannelIdentity``."""
+
+    id = fields.IntField(primary_key=True)
+    full_name = fields.CharField(max_length=120, default="")
+    phone = fields.CharField(max_length=20, default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "citizen"
+
+
+class ChannelIdentity(Model):
+    """One chat account of a citizen (a Zalo user, a Telegram chat, a web chat session)."""
+
+    id = fields.IntField(primary_key=True)
+    citizen = fields.ForeignKeyField("models.Citizen", related_name="identities")
+    channel = fields.CharField(max_length=16)
+    external_id = fields.CharField(max_length=128)
+    display_name = fields.CharField(max_length=120, default="")
+    last_inbound_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "channel_identity"
+        unique_together = (("channel", "external_id"),)
+
+
+class OfficerChannelLink(Model):
+    """The chat account of an officer, linked with a one-time code shown in the console."""
+
+    id = fields.IntField(primary_key=True)
+    officer = fields.ForeignKeyField("models.Officer", related_name="chat_links")
+    channel = fields.CharField(max_length=16)
+    external_id = fields.CharField(max_length=128)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "officer_channel_link"
+        unique_together = (("channel", "external_id"),)
+
+
+class LinkCode(Model):
+    """A one-time code an officer sends to the bot to link a chat account."""
+
+    id = fields.IntField(primary_key=True)
+    officer = fields.ForeignKeyField("models.Officer", related_name="link_codes")
+    code = fields.CharField(max_length=16, unique=True)
+    expires_at = fields.DatetimeField()
+    used = fields.BooleanField(default=False)
+
+    class Meta:
+        table = "link_code"
+
+
+class CodeCounter(Model):
+    """Last dossier sequence issued per agency and day (002 Điều 20)."""
+
+    id = fields.IntField(primary_key=True)
+    agency = fields.ForeignKeyField("models.Agency", related_name="code_counters")
+    day = fields.DateField()
+    last_sequence = fields.IntField(default=0)
+
+    class Meta:
+        table = "code_counter"
+        unique_together = (("agency", "day"),)
+
+
+class Dossier(Model):
+    """A dossier (hồ sơ thủ tục hành chính)."""
+
+    id = fields.IntField(primary_key=True)
+    code = fields.CharField(max_length=40, unique=True)
+    procedure_slug = fields.CharField(max_length=64, db_index=True)
+    agency = fields.ForeignKeyField("models.Agency", related_name="dossiers")
+    department = fields.ForeignKeyField("models.Department", related_name="dossiers", null=True)
+    citizen = fields.ForeignKeyField("models.Citizen", related_name="dossiers")
+    identity = fields.ForeignKeyField("models.ChannelIdentity", related_name="dossiers", null=True)
+    submitter_name = fields.CharField(max_length=120)
+    submitter_address = fields.CharField(max_length=255, default="")
+    submitter_phone = fields.CharField(max_length=20, default="")
+    submitter_id_number = fields.CharField(max_length=12, default="")
+    organisation = fields.CharField(max_length=200, default="")
+    form_data = fields.JSONField(default=dict)
+    status = fields.CharField(max_length=32, db_index=True)
+    submitted_at = fields.DatetimeField()
+    received_at = fields.DatetimeField(null=True)  # complete and accepted: the clock's origin
+    appointment_at = fields.DatetimeField(null=True, db_index=True)  # ngày hẹn trả
+    finished_at = fields.DatetimeField(null=True)  # NgayHoanTatXuLy
+    closed_at = fields.DatetimeField(null=True)
+    assignee = fields.ForeignKeyField("models.Officer", related_name="assigned", null=True)
+    extension_used = fields.BooleanField(default=False)
+    supplement_items = fields.JSONField(default=list)  # what is missing, while awaiting it
+    supplement_note = fields.TextField(default="")
+    rejection_reason = fields.TextField(default="")
+    result_kind = fields.CharField(max_length=16, default="")  # grant | refusal
+    result_note = fields.TextField(default="")
+    consultation = fields.JSONField(null=True)  # {agency, question, deadline}
+    needs_verification = fields.BooleanField(default=False)
+    rating = fields.IntField(null=True)
+    rating_comment = fields.TextField(default="")
+    version = fields.IntField(default=0)  # bumped by every action: guards double taps
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "dossier"
+
+
+class Attachment(Model):
+    """A photo or file a citizen sent, with what OCR read from it."""
+
+    id = fields.IntField(primary_key=True)
+    dossier = fields.ForeignKeyField("models.Dossier", related_name="attachments", null=True)
+    citizen = fields.ForeignKeyField("models.Citizen", related_name="attachments", null=True)
+    component = fields.CharField(max_length=40, default="")
+    content_hash = fields.CharField(max_length=64, db_index=True)
+    mime_type = fields.CharField(max_length=64)
+    size = fields.IntField()
+    filename = fields.CharField(max_length=200, default="")
+    stored_path = fields.CharField(max_length=255)
+    ocr = fields.JSONField(null=True)
+    supplement_round = fields.IntField(default=0)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "attachment"
+
+
+class HistoryEntry(Model):
+    """An append-only record of one action on a dossier (nhật ký xử lý)."""
+
+    id = fields.BigIntField(primary_key=True)
+    dossier = fields.ForeignKeyField("models.Dossier", related_name="history")
+    at = fields.DatetimeField()
+    actor_officer = fields.ForeignKeyField("models.Officer", related_name="actions", null=True)
+    actor_citizen = fields.ForeignKeyField("models.Citizen", related_name="actions", null=True)
+    actor_role = fields.CharField(max_length=24)
+    action = fields.CharField(max_length=32)
+    from_status = fields.CharField(max_length=32, default="")
+    to_status = fields.CharField(max_length=32)
+    note = fields.TextField(default="")
+    data = fields.JSONField(default=dict)
+
+    class Meta:
+        table = "history_entry"
+        ordering = ["id"]
+
+
+class OutboxMessage(Model):
+    """A notification written in the same transaction as the change that causes it.
+
+    ``recipient``: ``citizen`` (to ``identity``), ``officer`` (to every chat link of
+    ``officer``) or ``pool`` (every officer of ``pool_role`` in the agency/department). The
+    dispatcher is the only sender; ``delivered`` lists the addresses already done, so a
+    retry after a crash sends only to the rest.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    dossier = fields.ForeignKeyField("models.Dossier", related_name="outbox", null=True)
+    kind = fields.CharField(max_length=40)
+    recipient = fields.CharField(max_length=16)
+    identity = fields.ForeignKeyField("models.ChannelIdentity", related_name="outbox", null=True)
+    officer = fields.ForeignKeyField("models.Officer", related_name="outbox", null=True)
+    pool_role = fields.CharField(max_length=24, default="")
+    pool_agency = fields.ForeignKeyField("models.Agency", related_name="outbox", null=True)
+    pool_department = fields.ForeignKeyField("models.Department", related_name="outbox", null=True)
+    payload = fields.JSONField(default=dict)
+    status = fields.CharField(max_length=16, default="pending", db_index=True)
+    attempts = fields.IntField(default=0)
+    next_attempt_at = fields.DatetimeField(null=True)
+    last_error = fields.TextField(default="")
+    delivered = fields.JSONField(default=list)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    sent_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "outbox_message"
+        ordering = ["id"]
+
+
+class ConversationState(Model):
+    """Where a chat stands (bước hội thoại), kept in the database, not in process memory."""
+
+    id = fields.IntField(primary_key=True)
+    channel = fields.CharField(max_length=16)
+    user_id = fields.CharField(max_length=128)
+    step = fields.CharField(max_length=64)
+    data = fields.JSONField(default=dict)
+    version = fields.IntField(default=0)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "conversation_state"
+        unique_together = (("channel", "user_id"),)
+
+
+class ProcessedEvent(Model):
+    """Channel events already handled (webhooks are retried), so de-duplicate on their id."""
+
+    id = fields.BigIntField(primary_key=True)
+    channel = fields.CharField(max_length=16)
+    event_id = fields.CharField(max_length=128)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "processed_event"
+        unique_together = (("channel", "event_id"),)
+
+
+class KeyValue(Model):
+    """Small persisted settings, e.g. the Zalo token pair."""
+
+    key = fields.CharField(max_length=64, primary_key=True)
+    value = fields.JSONField()
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "key_value"
