@@ -258,12 +258,11 @@ TASK_HOLDER: dict[Status, tuple[Role, bool]] = {
 }
 
 
-# What the citizen is told about, by action. Transitions not listed here are internal.
+# What the citizen is told about, by action. The citizen's own actions (submit, supplement,
+# rate) are answered in the same chat turn; transitions not listed here are internal.
 CITIZEN_EVENTS: dict[Action, str] = {
-    A.SUBMIT: "submitted",
     A.REJECT: "rejected",
     A.REQUEST_SUPPLEMENT: "supplement_requested",
-    A.ADD_SUPPLEMENT: "supplement_received",
     A.ACCEPT: "accepted",
     A.EXTEND: "extended",
     A.STAMP: "result_ready",

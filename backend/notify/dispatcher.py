@@ -1,0 +1,164 @@
+"""The outbox dispatcher: the only sender of notifications.
+
+Rows are taken in id order. A row is claimed by bumping its ``attempts`` (a conditional
+update, so two dispatchers never take the same row) with a lease; addresses already done are
+kept in ``delivered``, so a crash mid-row resends nothing that went out. Messages of one
+dossier to one recipient go in order: a row waiting for a retry holds back the later ones.
+A recipient that cannot be reached now (blocked, outside Zalo's reply window) gets the row
+``held`` with the reason, released when the citizen writes again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from backend.db.models import ChannelIdentity, Officer, OfficerChannelLink, OutboxMessage
+from backend.domain.messages import DeliveryError, Outbound
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=2)
+MAX_ATTEMPTS = 12
+
+
+class ChannelSender(Protocol):
+    """What a channel adapter offers the dispatcher."""
+
+    async def send(self, user_id: str, message: Outbound) -> None: ...
+
+
+Renderer = Callable[[OutboxMessage, str], Awaitable[list[Outbound]]]  # (row, channel) -> messages
+
+
+def backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(3600, 2 ** min(attempts, 12)))
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        senders: dict[str, ChannelSender],
+        render: Renderer,
+        now: Callable[[], datetime],
+        *,
+        batch: int = 200,
+    ):
+        self.senders = senders
+        self.render = render
+        self.now = now
+        self.batch = batch
+        self._wake = asyncio.Event()
+        self._stopping = False
+
+    def wake(self) -> None:
+        """Look at the outbox now (called after a use case commits)."""
+        self._wake.set()
+
+    async def run(self, interval: float = 2.0) -> None:
+        """Dispatch until ``stop``; a failing pass is logged and the loop goes on."""
+        while not self._stopping:
+            try:
+                await self.run_once()
+            except Exception:  # long-running loop: log, then continue
+                log.exception("outbox pass failed")
+            try:
+                await asyncio.wait_for(self._wake.wait(), interval)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+
+    async def run_once(self) -> int:
+        """One pass over the outbox; returns how many rows were completed."""
+        now = self.now()
+        rows = await OutboxMessage.filter(status__in=["pending", "held"]).order_by("id").limit(self.batch)
+        blocked: set[tuple] = set()
+        done = 0
+        for row in rows:
+            key = _order_key(row)
+            if key in blocked:
+                continue
+            if row.status == "held" or (row.next_attempt_at and row.next_attempt_at > now):
+                blocked.add(key)
+                continue
+            if not await self._claim(row, now):
+                blocked.add(key)
+                continue
+            if await self._deliver(row):
+                done += 1
+            else:
+                blocked.add(key)
+        return done
+
+    async def _claim(self, row: OutboxMessage, now: datetime) -> bool:
+        claimed = await OutboxMessage.filter(id=row.id, status="pending", attempts=row.attempts).update(
+            attempts=row.attempts + 1, next_attempt_at=now + LEASE)
+        if claimed:
+            row.attempts += 1
+        return bool(claimed)
+
+    async def _deliver(self, row: OutboxMessage) -> bool:
+        """Send to every address not yet done; True when the row is complete."""
+        addresses = await addresses_of(row)
+        delivered = list(row.delivered or [])
+        for channel, user_id in addresses:
+            address = f"{channel}:{user_id}"
+            if address in delivered:
+                continue
+            sender = self.senders.get(channel)
+            try:
+                if sender is None:
+                    raise DeliveryError(f"channel {channel} is not enabled", retryable=False)
+                for message in await self.render(row, channel):
+                    await sender.send(user_id, message)
+            except DeliveryError as exc:
+                return await self._failed(row, delivered, exc)
+            delivered.append(address)
+            row.delivered = delivered
+            await row.save(update_fields=["delivered"])
+        row.status, row.sent_at, row.last_error = "sent", self.now(), ""
+        await row.save(update_fields=["status", "sent_at", "last_error"])
+        return True
+
+    async def _failed(self, row: OutboxMessage, delivered: list[str], exc: DeliveryError) -> bool:
+        row.delivered = delivered
+        row.last_error = exc.reason[:500]
+        if not exc.retryable:
+            row.status = "held"  # released by the citizen's next message
+            log.info("outbox %s held: %s", row.id, exc.reason)
+        elif row.attempts >= MAX_ATTEMPTS:
+            row.status = "failed"
+            log.warning("outbox %s failed after %s attempts: %s", row.id, row.attempts, exc.reason)
+        else:
+            wait = timedelta(seconds=exc.retry_after) if exc.retry_after else backoff(row.attempts)
+            row.next_attempt_at = self.now() + wait
+        await row.save(update_fields=["delivered", "last_error", "status", "next_attempt_at"])
+        return False
+
+
+def _order_key(row: OutboxMessage) -> tuple:
+    return (row.dossier_id, row.recipient, row.identity_id, row.officer_id,  # type: ignore[attr-defined]
+            row.pool_role, row.pool_agency_id, row.pool_department_id)  # type: ignore[attr-defined]
+
+
+async def addresses_of(row: OutboxMessage) -> list[tuple[str, str]]:
+    """The chat addresses (channel, user id) a row goes to."""
+    if row.recipient == "citizen":
+        ident = await ChannelIdentity.get_or_none(id=row.identity_id)  # type: ignore[attr-defined]
+        return [(ident.channel, ident.external_id)] if ident else []
+    if row.recipient == "officer":
+        officer_ids = [row.officer_id]  # type: ignore[attr-defined]
+    else:
+        q = Officer.filter(role=row.pool_role, agency_id=row.pool_agency_id, active=True)  # type: ignore[attr-defined]
+        if row.pool_department_id:  # type: ignore[attr-defined]
+            q = q.filter(department_id=row.pool_department_id)  # type: ignore[attr-defined]
+        officer_ids = await q.values_list("id", flat=True)
+    links = await OfficerChannelLink.filter(officer_id__in=officer_ids).order_by("id")
+    return [(link.channel, link.external_id) for link in links]
