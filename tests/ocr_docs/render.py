@@ -15,14 +15,12 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from . import values as V
 
-FONT_DIRS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/truetype/liberation",
-             "/usr/share/fonts/truetype/noto")
-# (regular, bold) pairs with full Vietnamese coverage
+# (regular, bold) pairs with full Vietnamese coverage (Debian's Liberation lacks ơ, ư, ệ…)
 FAMILIES = (
     ("dejavu/DejaVuSans.ttf", "dejavu/DejaVuSans-Bold.ttf"),
     ("dejavu/DejaVuSerif.ttf", "dejavu/DejaVuSerif-Bold.ttf"),
-    ("liberation/LiberationSans-Regular.ttf", "liberation/LiberationSans-Bold.ttf"),
-    ("liberation/LiberationSerif-Regular.ttf", "liberation/LiberationSerif-Bold.ttf"),
+    ("dejavu/DejaVuSansCondensed.ttf", "dejavu/DejaVuSansCondensed-Bold.ttf"),
+    ("noto/NotoSansDisplay-Regular.ttf", "noto/NotoSansDisplay-Bold.ttf"),
     ("noto/NotoSans-Regular.ttf", "noto/NotoSans-Bold.ttf"),
     ("noto/NotoSerif-Regular.ttf", "noto/NotoSerif-Bold.ttf"),
 )
