@@ -12,7 +12,7 @@ import asyncpg
 import pytest
 from tortoise import Tortoise
 
-from backend.db import migrate, tortoise_config
+from backend.db import close_db, migrate, tortoise_config
 from backend.domain.calendar import VN_TZ
 from backend.services.catalogue import Catalogue
 from backend.services.clock import SetClock
@@ -83,7 +83,7 @@ async def db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         conn = Tortoise.get_connection("default")
         await conn.execute_script(f"TRUNCATE {', '.join(_TABLES)} RESTART IDENTITY CASCADE")
     yield url
-    await Tortoise.close_connections()
+    await close_db()
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from tortoise import Tortoise
+from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.migrations.api import migrate as _migrate
 
 MODELS = "backend.db.models"
@@ -31,7 +32,7 @@ async def migrate(db_url: str) -> None:
     try:
         await _migrate(config=tortoise_config(db_url))
     finally:
-        await Tortoise.close_connections()
+        await close_db()
 
 
 async def open_db(db_url: str, *, run_migrations: bool = True) -> None:
@@ -42,4 +43,10 @@ async def open_db(db_url: str, *, run_migrations: bool = True) -> None:
 
 
 async def close_db() -> None:
+    """Close connections and forget the models' binding, so a later init may use another
+    database (Tortoise caches per-dialect queries on the model classes)."""
     await Tortoise.close_connections()
+    await Tortoise._reset_apps()
+    # Insert statements are cached per connection *name*, not per dialect: a process that
+    # opens SQLite and then PostgreSQL under "default" would reuse SQLite's "?" placeholders.
+    EXECUTOR_CACHE.clear()

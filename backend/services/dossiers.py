@@ -119,8 +119,8 @@ async def _issue_code(conn: BaseDBAsyncClient, agency: Agency, now: datetime) ->
         "ON CONFLICT (agency_id, day) DO UPDATE SET last_sequence = code_counter.last_sequence + 1 "
         "RETURNING last_sequence"
     )
-    _, rows = await conn.execute_query(sql, [agency.id, day])
-    return format_code(agency.code, day, int(rows[0][0]))
+    rows = await conn.execute_query_dict(sql, [agency.id, day])  # fetches RETURNING on both
+    return format_code(agency.code, day, int(rows[0]["last_sequence"]))
 
 
 # -- the transition machinery -----------------------------------------------------------

@@ -30,12 +30,14 @@ def check_password(stored_hash: str, password: str) -> bool:
 async def create_officer(
     *, username: str, full_name: str, role: Role, password: str, agency_id: int | None,
     department_id: int | None = None, must_change_password: bool = True,
+    password_hash: str | None = None,
 ) -> Officer:
+    """Open an account; ``password_hash`` lets a batch share one hashing of one password."""
     if len(password) < 8:
         raise InvalidInput("Mật khẩu phải có ít nhất 8 ký tự.")
     return await Officer.create(
         username=username, full_name=full_name, role=role.value, agency_id=agency_id,
-        department_id=department_id, password_hash=hash_password(password),
+        department_id=department_id, password_hash=password_hash or hash_password(password),
         must_change_password=must_change_password,
     )
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from backend.db.models import Agency, Department, Officer
 from backend.domain.workflow import Role
-from backend.services.officers import create_officer
+from backend.services.officers import create_officer, hash_password
 
 DEMO_PASSWORD = "motcua-demo"  # demo accounts must change it at first login
 
@@ -41,6 +41,7 @@ class Seeded:
 async def seed_demo(password: str = DEMO_PASSWORD) -> Seeded:
     """Create the demo agencies and accounts unless they exist (idempotent)."""
     agencies, officers = [], {}
+    shared_hash = hash_password(password)  # one argon2 run for the whole demo batch
     for spec in AGENCIES:
         agency, _ = await Agency.get_or_create(
             code=spec["code"],
@@ -58,9 +59,11 @@ async def seed_demo(password: str = DEMO_PASSWORD) -> Seeded:
                 officer = await create_officer(
                     username=username, full_name=full_name, role=role, password=password,
                     agency_id=agency.id, department_id=depts[dept_index].id if dept_index is not None else None,
+                    password_hash=shared_hash,
                 )
             officers[username] = officer
     if not await Officer.exists(username="admin"):
         officers["admin"] = await create_officer(username="admin", full_name="Quản trị hệ thống",
-                                                 role=Role.ADMIN, password=password, agency_id=None)
+                                                 role=Role.ADMIN, password=password, agency_id=None,
+                                                 password_hash=shared_hash)
     return Seeded(agencies, officers)

@@ -1,0 +1,282 @@
+"""A4 page layout shared by the forms: national header, title, code with QR, wrapped text."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from io import BytesIO
+
+from fpdf import FPDF, FontFace
+
+from .fonts import font_files
+from .qr import lookup_url, qr_png
+
+FAMILY = "DejaVuSerif"
+BODY_PT = 12
+LINE_MM = 6.2
+# Margins after Nghị định 30/2020/NĐ-CP Phụ lục I (top/bottom 20–25 mm, left 30–35 mm,
+# right 15–20 mm), tightened a little so one dossier's receipt fits on one page.
+MARGIN_LEFT, MARGIN_TOP, MARGIN_RIGHT, MARGIN_BOTTOM = 25.0, 15.0, 15.0, 18.0
+QR_MM = 26.0
+SIGNATURE_MM = 48.0  # title, hint, room to sign, printed name
+
+NATIONAL_NAME = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
+NATIONAL_MOTTO = "Độc lập - Tự do - Hạnh phúc"
+
+Run = tuple[str, str]  # (font style "", "B" or "I"; text)
+_Piece = tuple[str, str, float]  # (style, text, width in mm) placed on one line
+_WORD = re.compile(r"(\s*)(\S+)")
+
+
+def nfc(text: str) -> str:
+    """NFC text: fpdf2 does no shaping, so combining accents must be precomposed to print."""
+    return unicodedata.normalize("NFC", text)
+
+
+def _skip_bbox_recalc(pdf: FPDF) -> None:
+    # On output fpdf2 subsets each face with fontTools and saves it; fontTools then decodes
+    # and re-encodes every glyph only to recompute bounding boxes (~60% of a form's time).
+    # Subsetting does not move outlines, so the stored boxes are right: turn that off.
+    # Reaches into fpdf2's TTFFont.ttfont; if a release renames it, PDFs are only slower.
+    for font in pdf.fonts.values():
+        ttfont = getattr(font, "ttfont", None)
+        if ttfont is not None and hasattr(ttfont, "recalcBBoxes"):
+            ttfont.recalcBBoxes = False
+
+
+class FormPdf(FPDF):
+    """One A4 form; the footer repeats the dossier code and page number on every page."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(orientation="P", unit="mm", format="A4")
+        self.code = nfc(code)
+        for style, path in font_files().items():
+            self.add_font(FAMILY, style, str(path))
+        _skip_bbox_recalc(self)
+        self.set_margins(MARGIN_LEFT, MARGIN_TOP, MARGIN_RIGHT)
+        self.set_auto_page_break(True, margin=MARGIN_BOTTOM)
+        self.set_font(FAMILY, "", BODY_PT)
+        self.add_page()
+
+    def footer(self) -> None:
+        self.set_y(-12)
+        self.set_font(FAMILY, "I", 8)
+        self.cell(0, 4, f"Mã hồ sơ {self.code} - Trang {self.page_no()}/{{nb}}", align="R")
+
+    # -- text ---------------------------------------------------------------------------
+
+    def runs(
+        self,
+        runs: Sequence[Run],
+        *,
+        size: float = BODY_PT,
+        x: float | None = None,
+        width: float | None = None,
+        first: float = 0.0,
+        rest: float = 0.0,
+        align: str = "L",
+        line: float = LINE_MM,
+    ) -> None:
+        """Wrap styled runs into lines (first/rest = indents), breaking pages between lines."""
+        x0 = self.l_margin if x is None else x
+        width = self.epw - (x0 - self.l_margin) if width is None else width
+        for i, pieces in enumerate(self._wrap(runs, size, width - first, width - rest)):
+            if self.will_page_break(line):
+                self.add_page()
+            indent = first if i == 0 else rest
+            used = sum(w for _, _, w in pieces)
+            left = x0 + indent + ((width - indent - used) / 2 if align == "C" else 0.0)
+            y = self.get_y()
+            for style, text, w in pieces:
+                self.set_font(FAMILY, style, size)
+                self.set_xy(left, y)
+                self.cell(w, line, text)
+                left += w
+            self.set_xy(self.l_margin, y + line)
+
+    def _wrap(
+        self, runs: Sequence[Run], size: float, first_w: float, rest_w: float
+    ) -> list[list[_Piece]]:
+        # Greedy word wrap measured once per word: fpdf2's multi_cell re-measures the whole
+        # line for each character, which made a form cost ~30 ms of line breaking alone.
+        lines: list[list[_Piece]] = [[]]
+        used, avail = 0.0, first_w
+        pending_space = False
+        for style, raw in runs:
+            text = nfc(raw)
+            self.set_font(FAMILY, style, size)
+            space_w = self.get_string_width(" ")
+            for n, (gap, word) in enumerate(_WORD.findall(text)):
+                if "\n" in gap and lines[-1]:
+                    lines.append([])
+                    used, avail = 0.0, rest_w
+                spaced = bool(gap) or (n == 0 and pending_space)
+                for chunk in self._split_long(word, rest_w):
+                    w = self.get_string_width(chunk)
+                    lead = space_w if spaced and lines[-1] else 0.0
+                    if lines[-1] and used + lead + w > avail:
+                        lines.append([])
+                        used, avail, lead = 0.0, rest_w, 0.0
+                    piece = (" " if lead else "") + chunk
+                    line = lines[-1]
+                    if line and line[-1][0] == style:
+                        line[-1] = (style, line[-1][1] + piece, line[-1][2] + lead + w)
+                    else:
+                        line.append((style, piece, lead + w))
+                    used += lead + w
+                    spaced = False
+            if text:
+                pending_space = text[-1].isspace()
+        return [line for line in lines if line] or [[]]
+
+    def _split_long(self, word: str, width: float) -> list[str]:
+        """A word wider than the line (a URL, a long code) is cut where it must be."""
+        if self.get_string_width(word) <= width:
+            return [word]
+        chunks, current = [], ""
+        for char in word:
+            if current and self.get_string_width(current + char) > width:
+                chunks.append(current)
+                current = ""
+            current += char
+        return [*chunks, current]
+
+    def gap(self, mm: float) -> None:
+        """Vertical space; at the page foot it simply ends the page."""
+        if self.will_page_break(mm):
+            self.add_page()
+        else:
+            self.set_y(self.get_y() + mm)
+
+    # -- blocks of the Circular's forms ---------------------------------------------------
+
+    def national_header(self, parent: str, agency: str, place: str, issued: str) -> None:
+        """Agency on the left, quốc hiệu and tiêu ngữ on the right, place and date below."""
+        top, left_w = self.get_y(), 74.0
+        right_x, right_w = self.l_margin + left_w + 2, self.epw - left_w - 2
+
+        self.set_y(top)
+        self.runs([("", nfc(parent).upper())], size=11, width=left_w, align="C", line=5.4)
+        self.runs([("B", nfc(agency).upper())], size=11, width=left_w, align="C", line=5.4)
+        self._rule(self.l_margin + left_w / 2, self.get_y() + 0.8, 28)
+        left_bottom = self.get_y() + 2
+
+        self.set_y(top)
+        name_pt = self._fit(NATIONAL_NAME, "B", 11.5, right_w)
+        self.runs([("B", NATIONAL_NAME)], size=name_pt, x=right_x, width=right_w, align="C",
+                  line=5.4)
+        self.runs([("B", NATIONAL_MOTTO)], size=12, x=right_x, width=right_w, align="C",
+                  line=5.4)
+        self.set_font(FAMILY, "B", 12)
+        self._rule(right_x + right_w / 2, self.get_y() + 0.8, self.get_string_width(NATIONAL_MOTTO))
+        self.set_y(self.get_y() + 3)
+        self.runs([("I", f"{nfc(place)}, {issued}")], size=11, x=right_x, width=right_w,
+                  align="C", line=5.4)
+        self.set_y(max(self.get_y(), left_bottom) + 5)
+
+    def form_title(self, text: str, subtitle: str = "") -> None:
+        """The form's name (tên biểu mẫu), bold capitals, centred."""
+        self.runs([("B", text)], size=14, align="C", line=7)
+        if subtitle:
+            self.runs([("I", subtitle)], size=11, align="C", line=5.6)
+        self.gap(2)
+
+    def code_block(self, code: str, base_url: str) -> None:
+        """The dossier code beside its QR code, which opens the public status lookup."""
+        url = lookup_url(base_url, code)
+        top = self.get_y()
+        if self.will_page_break(QR_MM):
+            self.add_page()
+            top = self.get_y()
+        self.image(BytesIO(qr_png(url)), x=self.l_margin + self.epw - QR_MM, y=top,
+                   w=QR_MM, h=QR_MM, alt_text=f"Mã QR tra cứu hồ sơ {code}")
+        text_w = self.epw - QR_MM - 4
+        self.set_y(top + 4)
+        self.runs([("", "Mã hồ sơ: "), ("B", code)], size=13, width=text_w, line=7)
+        self.runs([("I", "Quét mã QR bên cạnh hoặc truy cập địa chỉ dưới đây để tra cứu "
+                         "tình trạng giải quyết hồ sơ:")], size=9.5, width=text_w, line=4.6)
+        self.runs([("", url)], size=9.5, width=text_w, line=4.6)
+        self.set_y(max(self.get_y(), top + QR_MM) + 3)
+
+    def field(self, label: str, value: str) -> None:
+        """'Label: value' with the value in bold; continuation lines indented."""
+        self.runs([("", f"{label}: "), ("B", value)], rest=8)
+
+    def paragraph(self, text: str | Sequence[Run], *, indent: float = 0.0) -> None:
+        """Body text; the first line indented as administrative prose is."""
+        runs = [("", text)] if isinstance(text, str) else text
+        self.runs(runs, first=indent, rest=0.0)
+
+    def numbered(self, items: Sequence[str], *, indent: float = 6.0) -> None:
+        """A numbered list with hanging indent, flowing onto further pages as needed."""
+        self.set_font(FAMILY, "", BODY_PT)
+        hang = indent + self.get_string_width(f"{len(items)}. ")
+        for n, item in enumerate(items, start=1):
+            self.runs([("", f"{n}. "), ("", item)], first=indent, rest=hang)
+
+    def signatures(self, left: tuple[str, str, str] | None, right: tuple[str, str, str] | None
+                   ) -> None:
+        """Signature blocks (title, hint, printed name), kept together on one page."""
+        if self.will_page_break(SIGNATURE_MM + 4):
+            self.add_page()
+        top = self.get_y() + 4
+        col_w = self.epw / 2
+        for i, block in enumerate((left, right)):
+            if block is None:
+                continue
+            title, hint, name = block
+            x = self.l_margin + i * col_w
+            self.set_y(top)
+            self.runs([("B", title)], x=x, width=col_w, align="C")
+            self.runs([("I", hint)], size=10.5, x=x, width=col_w, align="C", line=5)
+            if name:
+                self.set_y(top + SIGNATURE_MM - LINE_MM * 2)
+                self.runs([("B", name)], x=x, width=col_w, align="C")
+        self.set_y(top + SIGNATURE_MM)
+
+    def grid(self, headings: Sequence[str], rows: Sequence[Sequence[str]],
+             col_widths: Sequence[float], *, size: float = 10) -> None:
+        """A bordered table whose heading row repeats on each page (fpdf2 table)."""
+        self.set_font(FAMILY, "", size)
+        with self.table(
+            col_widths=tuple(col_widths),
+            width=self.epw,
+            line_height=size * 0.5,
+            text_align="LEFT",
+            v_align="TOP",
+            padding=1.2,
+            headings_style=FontFace(emphasis="BOLD", size_pt=size),
+            repeat_headings=1,
+        ) as table:
+            heading = table.row()
+            for text in headings:
+                heading.cell(nfc(text), align="CENTER", v_align="MIDDLE")
+            for values in rows:
+                row = table.row()
+                for text in values:
+                    row.cell(nfc(text))
+        self.set_font(FAMILY, "", BODY_PT)
+
+    def _rule(self, centre_x: float, y: float, length: float) -> None:
+        self.set_line_width(0.3)
+        self.line(centre_x - length / 2, y, centre_x + length / 2, y)
+
+    def _fit(self, text: str, style: str, size: float, width: float) -> float:
+        """The largest size ≤ ``size`` at which ``text`` fits on one line of ``width``."""
+        self.set_font(FAMILY, style, size)
+        while size > 8 and self.get_string_width(text) > width:
+            size -= 0.25
+            self.set_font(FAMILY, style, size)
+        return size
+
+    def render(self) -> bytes:
+        """The finished PDF file."""
+        return bytes(self.output())
+
+
+def new_form(code: str, parent: str, agency: str, place: str, issued_date: str) -> FormPdf:
+    """A form with the national header already drawn."""
+    pdf = FormPdf(code)
+    pdf.national_header(parent, agency, place, issued_date)
+    return pdf
