@@ -99,3 +99,20 @@ def catalogue() -> Catalogue:
 @pytest.fixture
 def ctx(catalogue: Catalogue, clock: SetClock, tmp_path: Path) -> ServiceContext:
     return ServiceContext(catalogue=catalogue, clock=clock, files_dir=tmp_path / "files")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def fresh_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty, migrated database URL that the code under test opens itself (create_app)."""
+    if request.param == "sqlite":
+        path = tmp_path / "app.sqlite3"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite://{path}"
+        return
+    url = request.getfixturevalue("pg_url")
+    conn = await asyncpg.connect(url.replace("postgres://", "postgresql://"))
+    try:
+        await conn.execute(f"TRUNCATE {', '.join(_TABLES)} RESTART IDENTITY CASCADE")
+    finally:
+        await conn.close()
+    yield url

@@ -12,8 +12,12 @@ SIGN_HINT = "(Ký và ghi rõ họ tên)"
 def start(d: FormData, title: str, subtitle: str = "") -> FormPdf:
     """National header, the form's title, then the dossier code with its QR."""
     pdf = new_form(d.code, d.agency_parent, d.agency_name, d.place, vn_date(d.issued_at))
-    pdf.form_title(title, subtitle)
-    pdf.code_block(d.code, d.lookup_base_url)
+    try:
+        pdf.form_title(title, subtitle)
+        pdf.code_block(d.code, d.lookup_base_url)
+    except BaseException:
+        pdf.close_fonts()
+        raise
     return pdf
 
 

@@ -7,7 +7,7 @@ import unicodedata
 from collections.abc import Sequence
 from io import BytesIO
 
-from fpdf import FPDF, FontFace
+from fpdf import FPDF
 
 from .fonts import font_files
 from .qr import lookup_url, qr_png
@@ -19,7 +19,9 @@ LINE_MM = 6.2
 # right 15–20 mm), tightened a little so one dossier's receipt fits on one page.
 MARGIN_LEFT, MARGIN_TOP, MARGIN_RIGHT, MARGIN_BOTTOM = 25.0, 15.0, 15.0, 18.0
 QR_MM = 26.0
-SIGNATURE_MM = 48.0  # title, hint, room to sign, printed name
+SIGNATURE_MM = 48.0
+CELL_PAD = 1.4  # mm inside table cells
+CELL_LINE = 0.5  # table line height in mm per pt of type  # title, hint, room to sign, printed name
 
 NATIONAL_NAME = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
 NATIONAL_MOTTO = "Độc lập - Tự do - Hạnh phúc"
@@ -27,6 +29,10 @@ NATIONAL_MOTTO = "Độc lập - Tự do - Hạnh phúc"
 Run = tuple[str, str]  # (font style "", "B" or "I"; text)
 _Piece = tuple[str, str, float]  # (style, text, width in mm) placed on one line
 _WORD = re.compile(r"(\s*)(\S+)")
+# Width of a word at 1 pt, per style: fpdf2 measures glyph by glyph in Python, and the same
+# words recur on every form. Bounded by clearing: a cache, not a store.
+_UNIT_WIDTHS: dict[tuple[str, str], float] = {}
+_UNIT_WIDTHS_MAX = 20_000
 
 
 def nfc(text: str) -> str:
@@ -85,15 +91,20 @@ class FormPdf(FPDF):
             if self.will_page_break(line):
                 self.add_page()
             indent = first if i == 0 else rest
-            used = sum(w for _, _, w in pieces)
-            left = x0 + indent + ((width - indent - used) / 2 if align == "C" else 0.0)
             y = self.get_y()
-            for style, text, w in pieces:
-                self.set_font(FAMILY, style, size)
-                self.set_xy(left, y)
-                self.cell(w, line, text)
-                left += w
+            self._place(pieces, x0 + indent, y, width - indent, align, size, line)
             self.set_xy(self.l_margin, y + line)
+
+    def _place(self, pieces: list[_Piece], x: float, y: float, width: float, align: str,
+               size: float, line: float) -> None:
+        """Print one wrapped line at (x, y), left-aligned or centred in ``width``."""
+        used = sum(w for _, _, w in pieces)
+        left = x + ((width - used) / 2 if align == "C" else 0.0)
+        for style, text, w in pieces:
+            self.set_font(FAMILY, style, size)
+            self.set_xy(left, y)
+            self.cell(w, line, text)
+            left += w
 
     def _wrap(
         self, runs: Sequence[Run], size: float, first_w: float, rest_w: float
@@ -106,14 +117,14 @@ class FormPdf(FPDF):
         for style, raw in runs:
             text = nfc(raw)
             self.set_font(FAMILY, style, size)
-            space_w = self.get_string_width(" ")
+            space_w = self._width(" ", style, size)
             for n, (gap, word) in enumerate(_WORD.findall(text)):
                 if "\n" in gap and lines[-1]:
                     lines.append([])
                     used, avail = 0.0, rest_w
                 spaced = bool(gap) or (n == 0 and pending_space)
-                for chunk in self._split_long(word, rest_w):
-                    w = self.get_string_width(chunk)
+                for chunk in self._split_long(word, style, size, rest_w):
+                    w = self._width(chunk, style, size)
                     lead = space_w if spaced and lines[-1] else 0.0
                     if lines[-1] and used + lead + w > avail:
                         lines.append([])
@@ -130,9 +141,19 @@ class FormPdf(FPDF):
                 pending_space = text[-1].isspace()
         return [line for line in lines if line] or [[]]
 
-    def _split_long(self, word: str, width: float) -> list[str]:
+    def _width(self, word: str, style: str, size: float) -> float:
+        """Width in mm of ``word`` in ``style`` at ``size`` pt (the font must be set)."""
+        key = (style, word)
+        unit = _UNIT_WIDTHS.get(key)
+        if unit is None:
+            if len(_UNIT_WIDTHS) >= _UNIT_WIDTHS_MAX:
+                _UNIT_WIDTHS.clear()
+            unit = _UNIT_WIDTHS[key] = self.get_string_width(word) / size
+        return unit * size
+
+    def _split_long(self, word: str, style: str, size: float, width: float) -> list[str]:
         """A word wider than the line (a URL, a long code) is cut where it must be."""
-        if self.get_string_width(word) <= width:
+        if self._width(word, style, size) <= width:
             return [word]
         chunks, current = [], ""
         for char in word:
@@ -236,27 +257,44 @@ class FormPdf(FPDF):
         self.set_y(top + SIGNATURE_MM)
 
     def grid(self, headings: Sequence[str], rows: Sequence[Sequence[str]],
-             col_widths: Sequence[float], *, size: float = 10) -> None:
-        """A bordered table whose heading row repeats on each page (fpdf2 table)."""
-        self.set_font(FAMILY, "", size)
-        with self.table(
-            col_widths=tuple(col_widths),
-            width=self.epw,
-            line_height=size * 0.5,
-            text_align="LEFT",
-            v_align="TOP",
-            padding=1.2,
-            headings_style=FontFace(emphasis="BOLD", size_pt=size),
-            repeat_headings=1,
-        ) as table:
-            heading = table.row()
-            for text in headings:
-                heading.cell(nfc(text), align="CENTER", v_align="MIDDLE")
-            for values in rows:
-                row = table.row()
-                for text in values:
-                    row.cell(nfc(text))
+             col_widths: Sequence[float], aligns: str, *, size: float = 10) -> None:
+        """A bordered table; a row never splits, the heading row repeats on each page."""
+        # Drawn by hand rather than with fpdf2's table(), which lays every cell out twice
+        # with multi_cell and cost a third of the process sheet's time.
+        scale = self.epw / sum(col_widths)
+        widths = [w * scale for w in col_widths]
+        head = self._grid_row(headings, widths, "B", size)
+        self._grid_draw(head, widths, "C" * len(widths), size, middle=True)
+        for values in rows:
+            laid = self._grid_row(values, widths, "", size)
+            if self.will_page_break(laid[0]):
+                self.add_page()
+                self._grid_draw(head, widths, "C" * len(widths), size, middle=True)
+            self._grid_draw(laid, widths, aligns, size)
         self.set_font(FAMILY, "", BODY_PT)
+
+    def _grid_row(self, values: Sequence[str], widths: Sequence[float], style: str,
+                  size: float) -> tuple[float, list[list[list[_Piece]]]]:
+        cells = [self._wrap([(style, v)], size, w - 2 * CELL_PAD, w - 2 * CELL_PAD)
+                 if v.strip() else [] for v, w in zip(values, widths, strict=True)]
+        lines = max(1, *(len(c) for c in cells))
+        return lines * size * CELL_LINE + 2 * CELL_PAD, cells
+
+    def _grid_draw(self, laid: tuple[float, list[list[list[_Piece]]]],
+                   widths: Sequence[float], aligns: str, size: float,
+                   middle: bool = False) -> None:
+        height, cells = laid
+        line = size * CELL_LINE
+        x, y = self.l_margin, self.get_y()
+        self.set_line_width(0.2)
+        for cell, width, align in zip(cells, widths, aligns, strict=True):
+            self.rect(x, y, width, height)
+            top = y + CELL_PAD + ((height - 2 * CELL_PAD - len(cell) * line) / 2 if middle else 0)
+            for n, pieces in enumerate(cell):
+                self._place(pieces, x + CELL_PAD, top + n * line, width - 2 * CELL_PAD, align,
+                            size, line)
+            x += width
+        self.set_xy(self.l_margin, y + height)
 
     def _rule(self, centre_x: float, y: float, length: float) -> None:
         self.set_line_width(0.3)
@@ -271,12 +309,32 @@ class FormPdf(FPDF):
         return size
 
     def render(self) -> bytes:
-        """The finished PDF file."""
-        return bytes(self.output())
+        """The finished PDF file; releases the font files."""
+        try:
+            return bytes(self.output())
+        finally:
+            self.close_fonts()
+
+    def close_fonts(self) -> None:
+        """Close the font files fontTools keeps open (it reads glyphs lazily)."""
+        for font in self.fonts.values():
+            ttfont = getattr(font, "ttfont", None)
+            if ttfont is not None:
+                ttfont.close()
+
+    def __enter__(self) -> FormPdf:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close_fonts()
 
 
 def new_form(code: str, parent: str, agency: str, place: str, issued_date: str) -> FormPdf:
     """A form with the national header already drawn."""
     pdf = FormPdf(code)
-    pdf.national_header(parent, agency, place, issued_date)
+    try:
+        pdf.national_header(parent, agency, place, issued_date)
+    except BaseException:
+        pdf.close_fonts()
+        raise
     return pdf

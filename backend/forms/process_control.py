@@ -24,16 +24,16 @@ def _row(n: int, step: FormStep) -> tuple[str, ...]:
 
 def process_control_sheet_pdf(d: FormData) -> bytes:
     """Process control sheet (phiếu kiểm soát): who handed the dossier to whom, when."""
-    pdf = start(d, TITLE, SUBTITLE)
-    pdf.field("Cơ quan giải quyết hồ sơ", d.agency_name)
-    pdf.field("Người nộp hồ sơ", d.submitter_name)
-    if d.organisation:
-        pdf.field("Tổ chức", d.organisation)
-    pdf.field("Nội dung yêu cầu giải quyết", d.procedure_name)
-    pdf.field("Thời gian nhận hồ sơ", vn_datetime(d.received_at))
-    pdf.field("Thời gian hẹn trả kết quả", vn_datetime(d.appointment_at))
-    pdf.gap(3)
-    # No steps yet: empty rows to fill in by hand, as on the paper form.
-    rows = [_row(n, s) for n, s in enumerate(d.steps, start=1)] or [("", "\n\n", "", "", "")] * 4
-    pdf.grid(HEADINGS, rows, WIDTHS)
-    return pdf.render()
+    with start(d, TITLE, SUBTITLE) as pdf:
+        pdf.field("Cơ quan giải quyết hồ sơ", d.agency_name)
+        pdf.field("Người nộp hồ sơ", d.submitter_name)
+        if d.organisation:
+            pdf.field("Tổ chức", d.organisation)
+        pdf.field("Nội dung yêu cầu giải quyết", d.procedure_name)
+        pdf.field("Thời gian nhận hồ sơ", vn_datetime(d.received_at))
+        pdf.field("Thời gian hẹn trả kết quả", vn_datetime(d.appointment_at))
+        pdf.gap(3)
+        # No steps yet: empty rows to fill in by hand, as on the paper form.
+        rows = [_row(n, s) for n, s in enumerate(d.steps, start=1)] or [("", "\n\n", "", "", "")] * 4
+        pdf.grid(HEADINGS, rows, WIDTHS, "CLLLL")
+        return pdf.render()
