@@ -20,4 +20,3 @@ async def test_app_starts_seeds_and_answers(fresh_db_url: str, tmp_path: Path) -
         assert await Agency.all().count() == 2
         assert await Officer.filter(username="hoathanh.motcua").exists()
         assert app[RUNTIME].ctx.files_dir == tmp_path / "var" / "files"
-    assert (tmp_path / "var" / "secret_key").exists() is False  # made only when asked for
