@@ -16,8 +16,10 @@ def apology_pdf(d: FormData) -> bytes:
         pdf.runs([("", "Kính gửi: "), ("B", whom)], align="C")
         pdf.gap(2)
         pdf.paragraph(
-            [("", f"{d.agency_name} đã tiếp nhận giải quyết hồ sơ của ông/bà/tổ chức: "),
-             ("B", whom)],
+            [
+                ("", f"{d.agency_name} đã tiếp nhận giải quyết hồ sơ của ông/bà/tổ chức: "),
+                ("B", whom),
+            ],
             indent=8,
         )
         pdf.field("Nội dung yêu cầu giải quyết", d.procedure_name)
@@ -31,15 +33,21 @@ def apology_pdf(d: FormData) -> bytes:
         )
         pdf.runs([("", "Lý do: "), ("B", d.reason or "...")], first=8)
         pdf.paragraph(
-            [("", f"Sự chậm trễ này đã gây phiền hà cho ông/bà/tổ chức. {d.agency_name} xin "
-                  "lỗi ông/bà/tổ chức và sẽ trả kết quả giải quyết hồ sơ cho ông/bà/tổ chức vào "),
-             ("B", vn_datetime(d.new_appointment_at)),
-             ("", ".")],
+            [
+                (
+                    "",
+                    f"Sự chậm trễ này đã gây phiền hà cho ông/bà/tổ chức. {d.agency_name} xin "
+                    "lỗi ông/bà/tổ chức và sẽ trả kết quả giải quyết hồ sơ cho ông/bà/tổ chức vào ",
+                ),
+                ("B", vn_datetime(d.new_appointment_at)),
+                ("", "."),
+            ],
             indent=8,
         )
         pdf.paragraph("Xin trân trọng cảm ơn./.", indent=8)
         # Mẫu 04 is signed for the agency (thủ trưởng cơ quan) and stamped; the caller puts
         # the signer's name in officer_name.
-        pdf.signatures(None, ("THỦ TRƯỞNG CƠ QUAN", "(Ký, ghi rõ họ tên và đóng dấu)",
-                              d.officer_name))
+        pdf.signatures(
+            None, ("THỦ TRƯỞNG CƠ QUAN", "(Ký, ghi rõ họ tên và đóng dấu)", d.officer_name)
+        )
         return pdf.render()

@@ -14,8 +14,8 @@ import tempfile
 import threading
 from pathlib import Path
 
-from fontTools import subset
-from fontTools.ttLib import TTFont
+from fontTools import subset  # type: ignore[import-untyped]
+from fontTools.ttLib import TTFont  # type: ignore[import-untyped]
 
 FONT_DIRS = (
     Path("/usr/share/fonts/truetype/dejavu"),  # Debian, Ubuntu

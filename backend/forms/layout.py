@@ -83,11 +83,19 @@ class FormPdf(FPDF):
         rest: float = 0.0,
         align: str = "L",
         line: float = LINE_MM,
+        keep: bool = False,
     ) -> None:
-        """Wrap styled runs into lines (first/rest = indents), breaking pages between lines."""
+        """Wrap styled runs into lines (first/rest = indents), breaking pages between lines.
+
+        ``keep`` moves the whole block to the next page rather than split it (a list item).
+        """
         x0 = self.l_margin if x is None else x
         width = self.epw - (x0 - self.l_margin) if width is None else width
-        for i, pieces in enumerate(self._wrap(runs, size, width - first, width - rest)):
+        lines = self._wrap(runs, size, width - first, width - rest)
+        block = len(lines) * line
+        if keep and self.will_page_break(block) and block < self.eph / 2:
+            self.add_page()
+        for i, pieces in enumerate(lines):
             if self.will_page_break(line):
                 self.add_page()
             indent = first if i == 0 else rest
@@ -95,8 +103,16 @@ class FormPdf(FPDF):
             self._place(pieces, x0 + indent, y, width - indent, align, size, line)
             self.set_xy(self.l_margin, y + line)
 
-    def _place(self, pieces: list[_Piece], x: float, y: float, width: float, align: str,
-               size: float, line: float) -> None:
+    def _place(
+        self,
+        pieces: list[_Piece],
+        x: float,
+        y: float,
+        width: float,
+        align: str,
+        size: float,
+        line: float,
+    ) -> None:
         """Print one wrapped line at (x, y), left-aligned or centred in ``width``."""
         used = sum(w for _, _, w in pieces)
         left = x + ((width - used) / 2 if align == "C" else 0.0)
@@ -185,15 +201,21 @@ class FormPdf(FPDF):
 
         self.set_y(top)
         name_pt = self._fit(NATIONAL_NAME, "B", 11.5, right_w)
-        self.runs([("B", NATIONAL_NAME)], size=name_pt, x=right_x, width=right_w, align="C",
-                  line=5.4)
-        self.runs([("B", NATIONAL_MOTTO)], size=12, x=right_x, width=right_w, align="C",
-                  line=5.4)
+        self.runs(
+            [("B", NATIONAL_NAME)], size=name_pt, x=right_x, width=right_w, align="C", line=5.4
+        )
+        self.runs([("B", NATIONAL_MOTTO)], size=12, x=right_x, width=right_w, align="C", line=5.4)
         self.set_font(FAMILY, "B", 12)
         self._rule(right_x + right_w / 2, self.get_y() + 0.8, self.get_string_width(NATIONAL_MOTTO))
         self.set_y(self.get_y() + 3)
-        self.runs([("I", f"{nfc(place)}, {issued}")], size=11, x=right_x, width=right_w,
-                  align="C", line=5.4)
+        self.runs(
+            [("I", f"{nfc(place)}, {issued}")],
+            size=11,
+            x=right_x,
+            width=right_w,
+            align="C",
+            line=5.4,
+        )
         self.set_y(max(self.get_y(), left_bottom) + 5)
 
     def form_title(self, text: str, subtitle: str = "") -> None:
@@ -210,13 +232,29 @@ class FormPdf(FPDF):
         if self.will_page_break(QR_MM):
             self.add_page()
             top = self.get_y()
-        self.image(BytesIO(qr_png(url)), x=self.l_margin + self.epw - QR_MM, y=top,
-                   w=QR_MM, h=QR_MM, alt_text=f"Mã QR tra cứu hồ sơ {code}")
+        self.image(
+            BytesIO(qr_png(url)),
+            x=self.l_margin + self.epw - QR_MM,
+            y=top,
+            w=QR_MM,
+            h=QR_MM,
+            alt_text=f"Mã QR tra cứu hồ sơ {code}",
+        )
         text_w = self.epw - QR_MM - 4
         self.set_y(top + 4)
         self.runs([("", "Mã hồ sơ: "), ("B", code)], size=13, width=text_w, line=7)
-        self.runs([("I", "Quét mã QR bên cạnh hoặc truy cập địa chỉ dưới đây để tra cứu "
-                         "tình trạng giải quyết hồ sơ:")], size=9.5, width=text_w, line=4.6)
+        self.runs(
+            [
+                (
+                    "I",
+                    "Quét mã QR bên cạnh hoặc truy cập địa chỉ dưới đây để tra cứu "
+                    "tình trạng giải quyết hồ sơ:",
+                )
+            ],
+            size=9.5,
+            width=text_w,
+            line=4.6,
+        )
         self.runs([("", url)], size=9.5, width=text_w, line=4.6)
         self.set_y(max(self.get_y(), top + QR_MM) + 3)
 
@@ -234,10 +272,11 @@ class FormPdf(FPDF):
         self.set_font(FAMILY, "", BODY_PT)
         hang = indent + self.get_string_width(f"{len(items)}. ")
         for n, item in enumerate(items, start=1):
-            self.runs([("", f"{n}. "), ("", item)], first=indent, rest=hang)
+            self.runs([("", f"{n}. "), ("", item)], first=indent, rest=hang, keep=True)
 
-    def signatures(self, left: tuple[str, str, str] | None, right: tuple[str, str, str] | None
-                   ) -> None:
+    def signatures(
+        self, left: tuple[str, str, str] | None, right: tuple[str, str, str] | None
+    ) -> None:
         """Signature blocks (title, hint, printed name), kept together on one page."""
         if self.will_page_break(SIGNATURE_MM + 4):
             self.add_page()
@@ -256,8 +295,16 @@ class FormPdf(FPDF):
                 self.runs([("B", name)], x=x, width=col_w, align="C")
         self.set_y(top + SIGNATURE_MM)
 
-    def grid(self, headings: Sequence[str], rows: Sequence[Sequence[str]],
-             col_widths: Sequence[float], aligns: str, *, size: float = 10) -> None:
+    def grid(
+        self,
+        headings: Sequence[str],
+        rows: Sequence[Sequence[str]],
+        col_widths: Sequence[float],
+        aligns: str,
+        *,
+        size: float = 10,
+        min_lines: int = 1,
+    ) -> None:
         """A bordered table; a row never splits, the heading row repeats on each page."""
         # Drawn by hand rather than with fpdf2's table(), which lays every cell out twice
         # with multi_cell and cost a third of the process sheet's time.
@@ -266,23 +313,36 @@ class FormPdf(FPDF):
         head = self._grid_row(headings, widths, "B", size)
         self._grid_draw(head, widths, "C" * len(widths), size, middle=True)
         for values in rows:
-            laid = self._grid_row(values, widths, "", size)
+            laid = self._grid_row(values, widths, "", size, min_lines)
             if self.will_page_break(laid[0]):
                 self.add_page()
                 self._grid_draw(head, widths, "C" * len(widths), size, middle=True)
             self._grid_draw(laid, widths, aligns, size)
         self.set_font(FAMILY, "", BODY_PT)
 
-    def _grid_row(self, values: Sequence[str], widths: Sequence[float], style: str,
-                  size: float) -> tuple[float, list[list[list[_Piece]]]]:
-        cells = [self._wrap([(style, v)], size, w - 2 * CELL_PAD, w - 2 * CELL_PAD)
-                 if v.strip() else [] for v, w in zip(values, widths, strict=True)]
-        lines = max(1, *(len(c) for c in cells))
+    def _grid_row(
+        self,
+        values: Sequence[str],
+        widths: Sequence[float],
+        style: str,
+        size: float,
+        min_lines: int = 1,
+    ) -> tuple[float, list[list[list[_Piece]]]]:
+        cells = [
+            self._wrap([(style, v)], size, w - 2 * CELL_PAD, w - 2 * CELL_PAD) if v.strip() else []
+            for v, w in zip(values, widths, strict=True)
+        ]
+        lines = max(min_lines, *(len(c) for c in cells))
         return lines * size * CELL_LINE + 2 * CELL_PAD, cells
 
-    def _grid_draw(self, laid: tuple[float, list[list[list[_Piece]]]],
-                   widths: Sequence[float], aligns: str, size: float,
-                   middle: bool = False) -> None:
+    def _grid_draw(
+        self,
+        laid: tuple[float, list[list[list[_Piece]]]],
+        widths: Sequence[float],
+        aligns: str,
+        size: float,
+        middle: bool = False,
+    ) -> None:
         height, cells = laid
         line = size * CELL_LINE
         x, y = self.l_margin, self.get_y()
@@ -291,8 +351,9 @@ class FormPdf(FPDF):
             self.rect(x, y, width, height)
             top = y + CELL_PAD + ((height - 2 * CELL_PAD - len(cell) * line) / 2 if middle else 0)
             for n, pieces in enumerate(cell):
-                self._place(pieces, x + CELL_PAD, top + n * line, width - 2 * CELL_PAD, align,
-                            size, line)
+                self._place(
+                    pieces, x + CELL_PAD, top + n * line, width - 2 * CELL_PAD, align, size, line
+                )
             x += width
         self.set_xy(self.l_margin, y + height)
 

@@ -16,6 +16,7 @@ HEADINGS = (
     "GHI CHÚ",
 )
 WIDTHS = (9, 44, 38, 47, 32)
+BLANK_ROWS = [("", "", "", "", "")] * 4
 
 
 def _row(n: int, step: FormStep) -> tuple[str, ...]:
@@ -33,7 +34,7 @@ def process_control_sheet_pdf(d: FormData) -> bytes:
         pdf.field("Thời gian nhận hồ sơ", vn_datetime(d.received_at))
         pdf.field("Thời gian hẹn trả kết quả", vn_datetime(d.appointment_at))
         pdf.gap(3)
-        # No steps yet: empty rows to fill in by hand, as on the paper form.
-        rows = [_row(n, s) for n, s in enumerate(d.steps, start=1)] or [("", "\n\n", "", "", "")] * 4
-        pdf.grid(HEADINGS, rows, WIDTHS, "CLLLL")
+        rows = [_row(n, s) for n, s in enumerate(d.steps, start=1)]
+        # No steps yet: tall empty rows to fill in by hand, as on the paper form.
+        pdf.grid(HEADINGS, rows or BLANK_ROWS, WIDTHS, "CLLLL", min_lines=1 if rows else 4)
         return pdf.render()

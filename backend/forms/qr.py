@@ -6,8 +6,8 @@ from functools import lru_cache
 from io import BytesIO
 from urllib.parse import quote
 
-import qrcode
-from qrcode.constants import ERROR_CORRECT_M
+import qrcode  # type: ignore[import-untyped]
+from qrcode.constants import ERROR_CORRECT_M  # type: ignore[import-untyped]
 
 
 def lookup_url(base_url: str, code: str) -> str:
