@@ -105,24 +105,33 @@ class Dispatcher:
         return bool(claimed)
 
     async def _deliver(self, row: OutboxMessage) -> bool:
-        """Send to every address not yet done; True when the row is complete."""
+        """Send to every address not yet done; True when the row is complete.
+
+        ``delivered`` holds ``channel:user#i`` for each message i already sent, so a retry
+        after a failure between a text and its PDF sends only the PDF.
+        """
         addresses = await addresses_of(row)
         delivered = list(row.delivered or [])
         for channel, user_id in addresses:
             address = f"{channel}:{user_id}"
-            if address in delivered:
-                continue
             sender = self.senders.get(channel)
             try:
                 if sender is None:
                     raise DeliveryError(f"channel {channel} is not enabled", retryable=False)
-                for message in await self.render(row, channel):
+                messages = await self.render(row, channel)
+                for i, message in enumerate(messages):
+                    mark = f"{address}#{i}"
+                    if mark in delivered:
+                        continue
                     await sender.send(user_id, message)
+                    delivered.append(mark)
+                    row.delivered = delivered
+                    await row.save(update_fields=["delivered"])
             except DeliveryError as exc:
                 return await self._failed(row, delivered, exc)
-            delivered.append(address)
-            row.delivered = delivered
-            await row.save(update_fields=["delivered"])
+            except Exception as exc:  # a bug in rendering or a sender: retry later, keep going
+                log.exception("outbox %s: unexpected error", row.id)
+                return await self._failed(row, delivered, DeliveryError(repr(exc), retryable=True))
         row.status, row.sent_at, row.last_error = "sent", self.now(), ""
         await row.save(update_fields=["status", "sent_at", "last_error"])
         return True

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from backend.db.models import Agency, Dossier, HistoryEntry, Officer, OutboxMessage
+from backend.db.models import Agency, Attachment, Dossier, HistoryEntry, Officer, OutboxMessage
 from backend.domain.messages import Button, Document, Outbound, Text
 from backend.notify import texts
 from backend.notify.dispatcher import Renderer
@@ -61,8 +61,8 @@ async def form_data(ctx: Any, d: Dossier, payload: dict[str, Any]) -> Any:
                        role=h.actor_role, action=_action_vi(h.action), note=h.note)
         for h in history
     )
-    docs = tuple((c.name, c.copies) for c in proc.components
-                 if c.mandatory or any(a.component == c.key for a in await d.attachments.all()))  # type: ignore[attr-defined]
+    sent = {a.component for a in await Attachment.filter(dossier_id=d.id)}
+    docs = tuple((c.name, c.copies) for c in proc.components if c.mandatory or c.key in sent)
     new_appt = payload.get("new_appointment_at")
     return forms.FormData(
         code=d.code, agency_name=agency.name, agency_parent=agency.parent_name,
