@@ -190,11 +190,14 @@ class FormPdf(FPDF):
 
     def national_header(self, parent: str, agency: str, place: str, issued: str) -> None:
         """Agency on the left, quốc hiệu and tiêu ngữ on the right, place and date below."""
-        top, left_w = self.get_y(), 74.0
-        right_x, right_w = self.l_margin + left_w + 2, self.epw - left_w - 2
+        top, left_w = self.get_y(), 72.0
+        right_x, right_w = self.l_margin + left_w + 4, self.epw - left_w - 4
 
         self.set_y(top)
-        self.runs([("", nfc(parent).upper())], size=11, width=left_w, align="C", line=5.4)
+        parent = nfc(parent).upper()
+        # Shrink a little rather than leave one word of the parent agency on a line of its own.
+        parent_pt = max(9.5, self._fit(parent, "", 11, left_w))
+        self.runs([("", parent)], size=parent_pt, width=left_w, align="C", line=5.4)
         self.runs([("B", nfc(agency).upper())], size=11, width=left_w, align="C", line=5.4)
         self._rule(self.l_margin + left_w / 2, self.get_y() + 0.8, 28)
         left_bottom = self.get_y() + 2
@@ -272,7 +275,10 @@ class FormPdf(FPDF):
         self.set_font(FAMILY, "", BODY_PT)
         hang = indent + self.get_string_width(f"{len(items)}. ")
         for n, item in enumerate(items, start=1):
-            self.runs([("", f"{n}. "), ("", item)], first=indent, rest=hang, keep=True)
+            # Numbers right-aligned, so item texts start in one column past "9." and "10.".
+            first = hang - self.get_string_width(f"{n}. ")
+            self.runs([("", f"{n}. "), ("", item)], first=first, rest=hang, keep=True)
+            self.set_font(FAMILY, "", BODY_PT)
 
     def signatures(
         self, left: tuple[str, str, str] | None, right: tuple[str, str, str] | None

@@ -15,7 +15,7 @@ HEADINGS = (
     "KẾT QUẢ GIẢI QUYẾT HỒ SƠ",
     "GHI CHÚ",
 )
-WIDTHS = (9, 44, 38, 47, 32)
+WIDTHS = (9, 42, 46, 45, 28)
 BLANK_ROWS = [("", "", "", "", "")] * 4
 
 

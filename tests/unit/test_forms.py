@@ -138,6 +138,7 @@ def test_each_form_is_an_a4_pdf_with_header_title_code_and_names(
 ) -> None:
     pdf = rendered[name]
     assert pdf.startswith(b"%PDF-")
+    assert len(PdfReader(BytesIO(pdf)).pages) == 1  # one dossier's form fits one sheet
     page = PdfReader(BytesIO(pdf)).pages[0]
     assert (round(float(page.mediabox.width)), round(float(page.mediabox.height))) == (595, 842)
     text = text_of(pdf)
