@@ -246,7 +246,8 @@ def render_id_card(rng: random.Random, layout: str) -> Rendered:
         p.text((px, ey + 32), "Date of expiry", 26)
         p.text((px + 10, ey + 66), _fmt(expiry), 34)
     else:
-        p.text((px, ey), "Có giá trị đến: " + _fmt(expiry), 28)
+        p.text((px, ey), "Có giá trị đến:", 28)
+        p.text((px + 10, ey + 40), _fmt(expiry), 32)
     return Rendered(p.im, "id_card", truth, payload, qr_box)
 
 

@@ -1,0 +1,136 @@
+"""Label-anchored reading of fields (đọc theo nhãn): find printed labels in OCR lines, with or
+without diacritics, and take the text after them, on the next line, or over several lines."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz
+
+from ..engine import Line
+from ..vocab import fold
+
+
+@dataclass(frozen=True)
+class Label:
+    """A printed label of a field; patterns are folded (no diacritics, lower case)."""
+
+    field: str
+    patterns: tuple[str, ...]
+    below: bool = False        # the value may sit on the next line (ID card)
+    multiline: bool = False    # the value may wrap onto following lines (addresses)
+    at_start: bool = False     # short label: only at the start of a line
+
+
+@dataclass(frozen=True)
+class Raw:
+    """Raw text read for a field, with the OCR confidence of its words."""
+
+    text: str
+    conf: float
+    line: int
+
+
+@dataclass(frozen=True)
+class _Hit:
+    label: Label
+    start: int
+    end: int
+    score: float
+
+
+STOP_WORDS = ("tay ninh, ngay", "nguoi do de", "nguoi lap", "thu truong", "(ky", "ky, ghi",
+              "xac nhan", "ngay thang nam")
+
+
+def _find(label: Label, text: str) -> _Hit | None:
+    best: _Hit | None = None
+    for pat in label.patterns:
+        if len(text) < 2:
+            continue
+        if len(pat) > len(text) + 2:
+            continue
+        al = fuzz.partial_ratio_alignment(pat, text, score_cutoff=0)
+        if al is None:
+            continue
+        need = 90 if len(pat) <= 6 else 84 if len(pat) <= 12 else 78
+        if al.score < need:
+            continue
+        if label.at_start and al.dest_start > 4:
+            continue
+        hit = _Hit(label, al.dest_start, al.dest_end, al.score * len(pat) / 100)
+        if best is None or hit.score > best.score:
+            best = hit
+    return best
+
+
+def _hits(text: str, labels: tuple[Label, ...]) -> list[_Hit]:
+    cands = [h for lab in labels if (h := _find(lab, text)) is not None]
+    cands.sort(key=lambda h: -h.score)
+    chosen: list[_Hit] = []
+    for h in cands:
+        if all(h.end <= c.start or h.start >= c.end for c in chosen) and \
+                all(c.label.field != h.label.field for c in chosen):
+            chosen.append(h)
+    return sorted(chosen, key=lambda h: h.start)
+
+
+_LEAD = re.compile(r"^[\s:;.,_\-–…'\"`~*|/\\]+")
+_TRAIL = re.compile(r"[\s:;.,_\-–…'\"`~*|\\]+$")
+
+
+def clean(value: str) -> str:
+    """Strip leader dots and punctuation around a value."""
+    v = re.sub(r"\.{2,}|…+|(?:\s\.){2,}", " ", value)
+    v = _LEAD.sub("", v)
+    v = _TRAIL.sub("", v)
+    return re.sub(r"\s+", " ", v).strip()
+
+
+def _span_conf(line: Line, start: int, end: int) -> float:
+    pos, confs = 0, []
+    for w in line.words:
+        ws, we = pos, pos + len(w.text)
+        if we > start and ws < end:
+            confs.append(w.conf)
+        pos = we + 1
+    return sum(confs) / len(confs) if confs else 0.0
+
+
+def read_labelled(lines: list[Line], labels: tuple[Label, ...]) -> dict[str, Raw]:
+    """Map each field to the raw text after its label (first occurrence wins)."""
+    folded = [fold(ln.text) for ln in lines]
+    hits = [_hits(t, labels) for t in folded]
+    out: dict[str, Raw] = {}
+    for i, (line, line_hits) in enumerate(zip(lines, hits, strict=True)):
+        for j, h in enumerate(line_hits):
+            if h.label.field in out:
+                continue
+            end = line_hits[j + 1].start if j + 1 < len(line_hits) else len(line.text)
+            value = clean(line.text[h.end:end])
+            conf = _span_conf(line, h.end, end)
+            used = i
+            if (h.label.below and len(value) < 3) or h.label.multiline:
+                k = i + 1
+                while k < len(lines) and not hits[k] and \
+                        not any(s in folded[k] for s in STOP_WORDS):
+                    extra = clean(lines[k].text)
+                    if extra:
+                        value = f"{value}, {extra}" if value and h.label.multiline else \
+                            (extra if not value else f"{value} {extra}")
+                        conf = min(conf, lines[k].conf) if conf else lines[k].conf
+                        used = k
+                    if not h.label.multiline:
+                        break
+                    k += 1
+                    if k - i > 3:
+                        break
+            out[h.label.field] = Raw(value, conf, used)
+    return out
+
+
+def find_pattern(lines: list[Line], pattern: re.Pattern[str]) -> list[tuple[str, float, int]]:
+    """Every match of a regex over the lines, with the line's confidence."""
+    return [(m.group(0), ln.conf, i) for i, ln in enumerate(lines)
+            for m in pattern.finditer(ln.text)]

@@ -1,0 +1,354 @@
+"""Normalise and validate field values (chuẩn hoá): dates to ISO, names in NFC title case,
+sex to Nam/Nữ, numbers, ID numbers, addresses snapped to the administrative-unit lists.
+
+Each function takes raw OCR text and returns (value, score) with score 0..1, or None."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from . import vocab
+from .vocab import fold, nfc
+
+Scored = tuple[object, float]
+
+_DIGIT_LIKE = str.maketrans({"O": "0", "o": "0", "Q": "0", "D": "0", "U": "0", "I": "1",
+                             "l": "1", "|": "1", "i": "1", "!": "1", "í": "1", "ì": "1",
+                             "Z": "2", "z": "2", "S": "5", "s": "5", "$": "5", "G": "6",
+                             "b": "6", "T": "7", "B": "8", "g": "9", "q": "9", "A": "4"})
+
+
+_DIGIT_LIKE_WEIGHT = str.maketrans({"o": "0", "i": "1", "l": "1", "|": "1"})
+
+
+def digits(text: str) -> str:
+    """Only the digits of `text`, after mapping letters OCR confuses with digits."""
+    return re.sub(r"\D", "", text.translate(_DIGIT_LIKE))
+
+
+def _digit_groups(text: str) -> list[str]:
+    """Runs of digits (after letter→digit mapping inside digit-ish tokens)."""
+    out: list[str] = []
+    for tok in re.findall(r"[0-9OoQDIl|iZzSsGbTBgqA$!íì]+", text):
+        if sum(c.isdigit() for c in tok) >= max(1, len(tok) // 2):
+            out.append(tok.translate(_DIGIT_LIKE))
+    return [re.sub(r"\D", "", g) for g in out if re.sub(r"\D", "", g)]
+
+
+def parse_date(text: str, *, lo: int = 1900, hi: int = 2100) -> Scored | None:
+    """dd/mm/yyyy (or ddmmyyyy, or 'ngày d tháng m năm y') → 'YYYY-MM-DD' if a real date."""
+    cands: list[tuple[int, int, int]] = []
+    squeezed = re.sub(r"(?<=[\dOoIl])\s+(?=[\dOoIl/.-])|(?<=[/.-])\s+", "", text)
+    m = re.search(r"([\dOoIlQ]{1,2})\s*[/.-]\s*([\dOoIlQ]{1,2})\s*[/.-]\s*([\dOoIlQ]{4})",
+                  squeezed)
+    if m:
+        d, mo, y = (g.translate(_DIGIT_LIKE) for g in m.groups())
+        cands.append((int(y), int(mo), int(d)))
+    groups = _digit_groups(text)
+    if len(groups) >= 3:
+        for i in range(len(groups) - 2):
+            d, m, y = groups[i], groups[i + 1], groups[i + 2]
+            if len(y) == 4 and 1 <= len(d) <= 2 and 1 <= len(m) <= 2:
+                cands.append((int(y), int(m), int(d)))
+    joined = "".join(groups)
+    if len(joined) == 8:
+        cands.append((int(joined[4:]), int(joined[2:4]), int(joined[:2])))
+    for y, m, d in cands:
+        try:
+            day = dt.date(y, m, d)
+        except ValueError:
+            continue
+        if lo <= y <= hi:
+            return day.isoformat(), 1.0 if len(groups) == 3 else 0.8
+    return None
+
+
+def parse_datetime(text: str) -> Scored | None:
+    """'HH giờ MM phút, ngày d tháng m năm y' → 'YYYY-MM-DDTHH:MM'."""
+    groups = _digit_groups(text)
+    if len(groups) < 5:
+        return None
+    for i in range(len(groups) - 4):
+        h, mi, d, m, y = (int(g) for g in groups[i:i + 5])
+        if len(groups[i + 4]) != 4 or h > 23 or mi > 59:
+            continue
+        try:
+            day = dt.date(y, m, d)
+        except ValueError:
+            continue
+        return f"{day.isoformat()}T{h:02d}:{mi:02d}", 1.0 if len(groups) == 5 else 0.8
+    return None
+
+
+def parse_year(text: str, *, lo: int = 1900, hi: int = 2100) -> Scored | None:
+    """A four-digit year in range."""
+    for g in _digit_groups(text):
+        if len(g) == 4 and lo <= int(g) <= hi:
+            return int(g), 1.0
+    return None
+
+
+def parse_int(text: str, *, lo: int = 0, hi: int = 10**9) -> Scored | None:
+    """First integer in range."""
+    for g in _digit_groups(text):
+        if lo <= int(g) <= hi:
+            return int(g), 1.0
+    return None
+
+
+def parse_weight(text: str) -> Scored | None:
+    """'3.200 gam', '3200 gram', '3,2 kg' → grams as an integer."""
+    t = fold(text).translate(_DIGIT_LIKE_WEIGHT)
+    m = re.search(r"(\d+)[.,](\d{1,2})\s*k", t)
+    if m:
+        return round(float(f"{m.group(1)}.{m.group(2)}") * 1000), 0.9
+    m = re.search(r"(\d[\d.,\s]*\d|\d)", t)
+    if m is None:
+        return None
+    d = re.sub(r"\D", "", m.group(1))
+    if d and 300 <= int(d) <= 7000:
+        return int(d), 1.0 if re.search(r"\bg", t[m.end():m.end() + 3]) else 0.8
+    return None
+
+
+def parse_sex(text: str) -> Scored | None:
+    """Giới tính → 'Nam' / 'Nữ' (also Male/Female, and unaccented 'Nu')."""
+    t = fold(text).strip(" .,:;")
+    words = re.findall(r"[a-z]+", t)
+    for w in words[:3]:
+        if w in ("nam", "male", "m"):
+            return "Nam", 1.0 if w == "nam" else 0.9
+        if w in ("nu", "female", "f", "nir", "nii", "ni"):
+            return "Nữ", 1.0 if w == "nu" else 0.8
+    if words:
+        from rapidfuzz.distance import Levenshtein as L
+
+        w = words[0]
+        if L.distance(w, "nam") <= 1 and len(w) >= 2:
+            return "Nam", 0.6
+        if L.distance(w, "nu") <= 1 and len(w) >= 2:
+            return "Nữ", 0.6
+    return None
+
+
+def parse_id_number(text: str, *, born_year: int | None = None, sex: str | None = None
+                    ) -> Scored | None:
+    """12-digit personal ID (số định danh): province code 0xx, century+sex digit, year."""
+    groups = _digit_groups(text)
+    joined = "".join(groups)
+    cands = [g for g in groups if len(g) == 12] or ([joined] if len(joined) == 12 else [])
+    if not cands and len(joined) > 12:
+        cands = [joined[i:i + 12] for i in range(len(joined) - 11)]
+    best: Scored | None = None
+    for c in cands:
+        score = id_plausibility(c, born_year=born_year, sex=sex)
+        if best is None or score > best[1]:
+            best = (c, score)
+    if best is None and 9 <= len(joined) <= 13:
+        return joined, 0.2
+    return best
+
+
+def id_plausibility(idn: str, *, born_year: int | None = None, sex: str | None = None) -> float:
+    """How much a 12-digit ID looks real: known province, century code, birth year agree."""
+    if not re.fullmatch(r"\d{12}", idn):
+        return 0.0
+    score = 1.0
+    if idn[0] != "0" or idn[1:3] not in vocab.admin_units().province_codes:
+        score -= 0.4
+    g = int(idn[3])
+    if g > 9:
+        score -= 0.4
+    century = 1900 + 100 * (g // 2)
+    if born_year is not None:
+        if century + int(idn[4:6]) != born_year:
+            score -= 0.3
+    if sex is not None and g % 2 != (0 if sex == "Nam" else 1):
+        score -= 0.2
+    return max(0.05, score)
+
+
+def parse_name(text: str) -> Scored | None:
+    """Họ và tên → NFC title case, each word checked against name syllables."""
+    t = nfc(text)
+    t = re.sub(r"[^\w\s]", " ", t)
+    t = re.sub(r"\d", " ", t)
+    words = [w for w in t.split() if w.isalpha()]
+    # stray one-letter noise at the ends
+    while words and len(words[-1]) == 1 and words[-1].lower() not in ("y",):
+        words.pop()
+    while words and len(words[0]) == 1:
+        words.pop(0)
+    if not 2 <= len(words) <= 6:
+        return None
+    out: list[str] = []
+    scores: list[float] = []
+    for i, w in enumerate(words):
+        fixed, s = vocab.fix_syllable(w, allowed=vocab.SURNAME_SET if i == 0 else vocab.NAME_SET)
+        if s < 0.5:
+            fixed, s = w, 0.5   # an unusual name: keep what was read
+        out.append(title(fixed))
+        scores.append(s)
+    return " ".join(out), min(scores)
+
+
+def title(word: str) -> str:
+    """Vietnamese capitalisation of one word: Nguyễn, Đức."""
+    return word[:1].upper() + word[1:].lower()
+
+
+def parse_choice(text: str, choices: tuple[str, ...], *, cutoff: float = 70.0) -> Scored | None:
+    """Snap to a closed list (dân tộc, quốc tịch, nguyên nhân chết…)."""
+    t = re.sub(r"[^\w\s]", " ", nfc(text)).strip()
+    hit = vocab.snap(t, choices, cutoff=cutoff)
+    if hit is None:
+        # OCR glued a trailing word: try prefixes
+        words = t.split()
+        for k in range(len(words) - 1, 0, -1):
+            hit = vocab.snap(" ".join(words[:k]), choices, cutoff=cutoff + 10)
+            if hit:
+                return hit[0], hit[1] * 0.9
+        return None
+    return hit
+
+
+def parse_nationality(text: str) -> Scored | None:
+    """Quốc tịch: 'Việt Nam' in practice."""
+    return parse_choice(text, ("Việt Nam",), cutoff=60)
+
+
+# ----------------------------------------------------------------- addresses
+
+_COMMUNE = ("xa", "phuong", "thi tran")
+_DISTRICT = ("huyen", "thi xa", "thanh pho", "quan")
+_PROVINCE = ("tinh", "thanh pho")
+_SPLIT_AT = re.compile(r"\s+(?=(?:xã|phường|thị trấn|huyện|thị xã|quận|tỉnh|thành phố)\s)",
+                       re.IGNORECASE)
+
+
+def _parts(text: str) -> list[str]:
+    t = nfc(text)
+    t = re.sub(r"[;:|_]+", ",", t)
+    t = re.sub(r"[^\w\s,/-]", " ", t)
+    parts = [p.strip(" ,.-") for p in t.split(",")]
+    out: list[str] = []
+    for p in parts:
+        out.extend(x.strip() for x in _SPLIT_AT.split(p) if x.strip())
+    return [re.sub(r"\s+", " ", p) for p in out if p]
+
+
+def _kind(part: str) -> str:
+    f = fold(part)
+    if f.startswith(("ap ", "khu pho", "so ", "to ", "thon ", "xom ")):
+        return "local"
+    if f.startswith("tinh "):
+        return "province"
+    if f.startswith(("huyen ", "quan ", "thi xa ")):
+        return "district"
+    if f.startswith(("xa ", "phuong ", "thi tran ")):
+        return "commune"
+    if f.startswith("thanh pho "):
+        return "city"
+    return "?"
+
+
+def parse_address(text: str) -> Scored | None:
+    """Snap an address (địa chỉ) to the old or the 2025 unit lists; free words before it fixed
+    syllable by syllable. Returns 'Ấp …, Xã …, [Huyện …,] Tỉnh …'."""
+    parts = _parts(text)
+    if not parts:
+        return None
+    units = vocab.admin_units()
+    scores: list[float] = []
+    # province: the last part that snaps to a province name
+    prov = None
+    while parts:
+        hit = vocab.snap(parts[-1], units.provinces, cutoff=75)
+        if hit is None and not fold(parts[-1]).startswith(("tinh", "thanh pho")):
+            hit = vocab.snap("Tỉnh " + parts[-1], units.provinces, cutoff=80)
+        if hit is not None:
+            prov = hit[0]
+            scores.append(hit[1])
+            parts.pop()
+            break
+        if len(parts[-1]) <= 3:       # trailing noise
+            parts.pop()
+            continue
+        break
+    if prov is None:
+        return None
+    out_tail = [prov]
+    district = None
+    districts = units.districts.get(prov, ())
+    if parts and _kind(parts[-1]) in ("district", "city", "?") and districts:
+        hit = vocab.snap(parts[-1], districts, cutoff=80)
+        if hit is not None and not (_kind(parts[-1]) == "?" and len(parts) == 1):
+            district = hit[0]
+            scores.append(hit[1])
+            parts.pop()
+            out_tail.insert(0, district)
+    if parts:
+        if district is not None:
+            pool = units.communes_old.get((prov, district), ())
+        else:
+            pool = units.communes_new.get(prov, ()) + tuple(
+                w for (p, _), ws in units.communes_old.items() if p == prov for w in ws)
+        hit = vocab.snap(parts[-1], pool, cutoff=78) if _kind(parts[-1]) != "local" else None
+        if hit is not None:
+            scores.append(hit[1])
+            parts.pop()
+            out_tail.insert(0, hit[0])
+    head = [fix_free_text(p) for p in parts]
+    for _, s in head:
+        scores.append(s)
+    value = ", ".join([h for h, _ in head] + out_tail)
+    return value, min(scores)
+
+
+_LOCAL_WORDS = {"ap": "Ấp", "khu": "Khu", "pho": "phố", "so": "Số", "duong": "đường",
+                "to": "Tổ", "thon": "Thôn", "tai": "Tại", "nha": "nhà"}
+
+
+def fix_free_text(part: str) -> tuple[str, float]:
+    """Hamlet, street, 'Tại nhà': fix words one by one against the syllable lexicon."""
+    words = part.split()
+    out: list[str] = []
+    scores: list[float] = [1.0]
+    for i, w in enumerate(words):
+        f = fold(w)
+        if f in _LOCAL_WORDS and (i == 0 or f in ("pho", "duong", "nha")):
+            out.append(_LOCAL_WORDS[f])
+            continue
+        if any(c.isdigit() for c in w):
+            d = digits(w)
+            out.append(d or w)
+            scores.append(0.9)
+            continue
+        fixed, s = vocab.fix_syllable(w)
+        out.append(title(fixed) if w[:1].isupper() or i > 0 else fixed)
+        scores.append(s)
+    return " ".join(out), min(scores)
+
+
+def parse_place(text: str) -> Scored | None:
+    """Nơi sinh / nơi chết: a health facility, 'Tại nhà, <address>', or an address."""
+    t = re.sub(r"\s+", " ", nfc(text)).strip(" ,.;:")
+    f = fold(t)
+    if f.startswith(("tai nha", "tai gia")):
+        rest = t.split(",", 1)[1] if "," in t else t[7:]
+        addr = parse_address(rest)
+        if addr is not None:
+            return f"Tại nhà, {addr[0]}", addr[1]
+        return None
+    if any(k in f[:30] for k in ("benh vien", "trung tam", "tram y te", "y te", "phong kham",
+                                   "nha ho sinh")):
+        hit = vocab.snap(t, vocab.health_facilities(), cutoff=85)
+        if hit is not None:
+            return hit
+        fixed = " ".join(fix_free_text(p)[0] for p in t.split(","))
+        return fixed, 0.4
+    addr = parse_address(t)
+    if addr is not None:
+        return addr
+    return fix_free_text(t)[0], 0.3
