@@ -37,10 +37,10 @@ async def test_birth_registration_every_step(world: World) -> None:
     d = await uc.add_supplement(ctx, world.citizen, d.id, await world.photos("birth_certificate", "declarant_id"))
     assert d.status == Status.SUBMITTED and d.supplement_items == []
 
-    clock.set(datetime(2026, 11, 23, 10, 0, tzinfo=VN_TZ))
+    clock.set(datetime(2026, 11, 23, 15, 30, tzinfo=VN_TZ))  # after 15:00; Tuesday is a day off
     d = await uc.accept(ctx, one_stop, d.id)
     assert d.status == Status.AWAITING_ASSIGNMENT
-    assert d.appointment_at == datetime(2026, 11, 23, 17, 0, tzinfo=VN_TZ)  # same working day
+    assert d.appointment_at == datetime(2026, 11, 25, 17, 0, tzinfo=VN_TZ)  # next working day
 
     d = await uc.assign(ctx, head, d.id, world.officers["hoathanh.chuyenvien"].id)
     assert d.status == Status.APPRAISING
@@ -59,9 +59,12 @@ async def test_birth_registration_every_step(world: World) -> None:
     assert d.status == Status.NOT_SIGNED
     d = await uc.approve(ctx, head, d.id)
 
-    # Extension: asked before the due date… but the same day is too late for a same-day limit.
-    with pytest.raises(WorkflowError, match="01 ngày làm việc"):
-        await uc.extend(ctx, spec, d.id, datetime(2026, 11, 26, 17, 0, tzinfo=VN_TZ), "Chờ xác minh")
+    # Extension: once, a working day ahead, with its reason and the new date.
+    new_date = datetime(2026, 11, 27, 17, 0, tzinfo=VN_TZ)
+    d = await uc.extend(ctx, spec, d.id, new_date, "Chờ xác minh thông tin người mẹ")
+    assert d.appointment_at == new_date and d.status == Status.AWAITING_SIGNATURE
+    with pytest.raises(WorkflowError, match="một lần"):
+        await uc.extend(ctx, head, d.id, datetime(2026, 11, 30, 17, 0, tzinfo=VN_TZ), "Lần hai")
 
     d = await uc.sign(ctx, boss, d.id)
     d = await uc.forward_result(ctx, spec, d.id)
@@ -80,9 +83,14 @@ async def test_birth_registration_every_step(world: World) -> None:
     assert [h.action for h in history] == [
         "submit", "request_supplement", "add_supplement", "accept", "assign", "consult",
         "answer_consultation", "draft_result", "send_back_draft", "draft_result", "approve",
-        "send_back_signature", "approve", "sign", "forward_result", "stamp", "return_result",
-        "close", "rate",
+        "send_back_signature", "approve", "extend", "sign", "forward_result", "stamp",
+        "return_result", "close", "rate",
     ]
+    for h in history:  # every action recorded against its actor's account
+        if h.actor_role == "citizen":
+            assert h.actor_citizen_id == world.identity.citizen_id  # type: ignore[attr-defined]
+        else:
+            assert h.actor_officer_id is not None  # type: ignore[attr-defined]
     actors = {h.action: (h.actor_role, h.actor_officer_id) for h in history}  # type: ignore[attr-defined]
     assert actors["sign"] == ("agency_head", boss.officer_id)
     assert actors["stamp"] == ("clerk", clerk.officer_id)
@@ -91,7 +99,10 @@ async def test_birth_registration_every_step(world: World) -> None:
 
     rows = await OutboxMessage.filter(dossier_id=d.id).order_by("id")
     citizen_rows = [r.kind for r in rows if r.recipient == "citizen"]
-    assert citizen_rows == ["supplement_requested", "accepted", "result_ready", "returned"]
+    assert citizen_rows == ["supplement_requested", "accepted", "extended", "result_ready", "returned"]
+    extended = next(r for r in rows if r.kind == "extended")
+    assert extended.payload["new_appointment_at"] == new_date.isoformat()
+    assert extended.payload["reason"] == "Chờ xác minh thông tin người mẹ"
     tasks = [(r.payload["task"], r.recipient, r.pool_role or r.officer_id) for r in rows if r.kind == "task"]
     assert tasks == [
         ("submitted", "pool", "one_stop"),
@@ -112,6 +123,7 @@ async def test_birth_registration_every_step(world: World) -> None:
     status = await exchange.status_record(ctx, d)
     assert status["TrangThaiXuLy"] == "13" and status["KetThucXuLy"] == 1 and status["DanhGia"] == 0
     assert status["NgayHoanTatXuLy"] == "23/11/2026 15:45:0"
+    assert status["NgayHenTra"] == "27/11/2026 17:0:0"
 
 
 async def test_extension_once_with_apology_and_new_date(world: World) -> None:
