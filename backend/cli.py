@@ -53,8 +53,10 @@ def _serve(settings) -> int:  # noqa: ANN001
 
     print(f"Motcua on {settings.base_url}  (web chat: /chat, officer console: /console, lookup: /tra-cuu)")
     if settings.seed_demo:
-        print(f"Demo accounts: hoathanh.motcua, hoathanh.truongphong, hoathanh.chuyenvien, "
-              f"hoathanh.lanhdao, hoathanh.vanthu, admin — password {DEMO_PASSWORD!r} (changed at first login)")
+        print(
+            f"Demo accounts: hoathanh.motcua, hoathanh.truongphong, hoathanh.chuyenvien, "
+            f"hoathanh.lanhdao, hoathanh.vanthu, admin — password {DEMO_PASSWORD!r} (changed at first login)"
+        )
     web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
     return 0
 
@@ -77,8 +79,9 @@ def _makemigrations(settings) -> int:  # noqa: ANN001
     import subprocess
 
     env = dict(os.environ, MOTCUA_MIGRATION_DB=settings.database_url)
-    return subprocess.call([sys.executable, "-m", "tortoise", "-c", "backend.db.cli_config.TORTOISE_ORM",
-                            "makemigrations"], env=env)
+    return subprocess.call(
+        [sys.executable, "-m", "tortoise", "-c", "backend.db.cli_config.TORTOISE_ORM", "makemigrations"], env=env
+    )
 
 
 if __name__ == "__main__":

@@ -89,8 +89,10 @@ class Settings:
                 webhook_secret=_env("TELEGRAM_WEBHOOK_SECRET"),
             ),
             zalo=ZaloSettings(
-                app_id=_env("ZALO_APP_ID"), app_secret=_env("ZALO_APP_SECRET"),
-                oa_secret_key=_env("ZALO_OA_SECRET_KEY"), refresh_token=_env("ZALO_REFRESH_TOKEN"),
+                app_id=_env("ZALO_APP_ID"),
+                app_secret=_env("ZALO_APP_SECRET"),
+                oa_secret_key=_env("ZALO_OA_SECRET_KEY"),
+                refresh_token=_env("ZALO_REFRESH_TOKEN"),
                 access_token=_env("ZALO_ACCESS_TOKEN"),
                 api_base=_env("ZALO_API_BASE", "https://openapi.zalo.me"),
                 oauth_base=_env("ZALO_OAUTH_BASE", "https://oauth.zaloapp.com"),

@@ -22,9 +22,23 @@ os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 os.environ.setdefault("no_proxy", "127.0.0.1,localhost")
 
 PG_ADMIN = os.environ.get("MOTCUA_TEST_PG", "postgres://postgres@127.0.0.1:5432/test")
-_TABLES = ("history_entry", "outbox_message", "attachment", "dossier", "code_counter", "link_code",
-           "officer_channel_link", "channel_identity", "citizen", "officer", "department", "agency",
-           "conversation_state", "processed_event", "key_value")
+_TABLES = (
+    "history_entry",
+    "outbox_message",
+    "attachment",
+    "dossier",
+    "code_counter",
+    "link_code",
+    "officer_channel_link",
+    "channel_identity",
+    "citizen",
+    "officer",
+    "department",
+    "agency",
+    "conversation_state",
+    "processed_event",
+    "key_value",
+)
 
 
 def run_apart(coro_fn, *args):  # noqa: ANN001, ANN201

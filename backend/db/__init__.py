@@ -19,9 +19,7 @@ def tortoise_config(db_url: str) -> dict[str, Any]:
         Path(db_url.removeprefix("sqlite://")).parent.mkdir(parents=True, exist_ok=True)
     return {
         "connections": {"default": db_url},
-        "apps": {
-            "models": {"models": [MODELS], "default_connection": "default", "migrations": MIGRATIONS}
-        },
+        "apps": {"models": {"models": [MODELS], "default_connection": "default", "migrations": MIGRATIONS}},
         "use_tz": True,
         "timezone": "UTC",
     }

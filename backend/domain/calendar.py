@@ -33,7 +33,9 @@ class OfficeHours:
     cutoff: time = time(15, 0)  # received after this, the clock starts next working day
 
     @classmethod
-    def parse(cls, intervals: Iterable[Iterable[str]], cutoff: str = "15:00", weekdays: Iterable[int] = (0, 1, 2, 3, 4)) -> OfficeHours:
+    def parse(
+        cls, intervals: Iterable[Iterable[str]], cutoff: str = "15:00", weekdays: Iterable[int] = (0, 1, 2, 3, 4)
+    ) -> OfficeHours:
         """Build from config strings: ``[["07:30","11:30"],["13:30","17:00"]]``."""
         ivs = tuple((time.fromisoformat(a), time.fromisoformat(b)) for a, b in intervals)
         if not ivs or any(a >= b for a, b in ivs) or any(ivs[i][1] > ivs[i + 1][0] for i in range(len(ivs) - 1)):
@@ -206,4 +208,3 @@ class WorkingCalendar:
     def can_extend(self, now: datetime, due: datetime) -> bool:
         """004 Điều 12.8: an extension is asked at least one working day before the due date."""
         return self.working_days_between(self._local(now).date(), self._local(due).date()) >= 1
-

@@ -90,30 +90,46 @@ def procedure_from_dict(d: dict[str, Any]) -> Procedure:
         tl = d["time_limit"]
         components = tuple(
             DocumentComponent(
-                key=c["key"], name=c["name"], purpose=c.get("purpose", ""),
-                mandatory=bool(c["mandatory"]), doc_type=c.get("doc_type", "unknown"),
-                copies=int(c.get("copies", 1)), condition=c.get("condition"),
+                key=c["key"],
+                name=c["name"],
+                purpose=c.get("purpose", ""),
+                mandatory=bool(c["mandatory"]),
+                doc_type=c.get("doc_type", "unknown"),
+                copies=int(c.get("copies", 1)),
+                condition=c.get("condition"),
             )
             for c in d["components"]
         )
         form = tuple(
             FormField(
-                key=f["key"], label=f["label"], type=f.get("type", "text"),
-                required=bool(f.get("required", False)), source=f.get("source"),
-                question=f.get("question"), choices=tuple(f.get("choices", ())),
+                key=f["key"],
+                label=f["label"],
+                type=f.get("type", "text"),
+                required=bool(f.get("required", False)),
+                source=f.get("source"),
+                question=f.get("question"),
+                choices=tuple(f.get("choices", ())),
                 required_if=f.get("required_if"),
             )
             for f in d["form"]
         )
         vtl = d.get("verification_time_limit")
         proc = Procedure(
-            code=str(d["code"]), slug=d["slug"], name=d["name"], field=d["field"],
-            agency_level=d["agency_level"], department=d["department"],
+            code=str(d["code"]),
+            slug=d["slug"],
+            name=d["name"],
+            field=d["field"],
+            agency_level=d["agency_level"],
+            department=d["department"],
             time_limit=TimeLimit(int(tl["value"]), tl["unit"]),
             time_limit_note=d.get("time_limit_note", ""),
-            fee=d.get("fee", "Không"), fee_vnd=int(d.get("fee_vnd", 0)),
-            result=d["result"], result_delivery=tuple(d.get("result_delivery", ())),
-            legal_basis=tuple(d.get("legal_basis", ())), components=components, form=form,
+            fee=d.get("fee", "Không"),
+            fee_vnd=int(d.get("fee_vnd", 0)),
+            result=d["result"],
+            result_delivery=tuple(d.get("result_delivery", ())),
+            legal_basis=tuple(d.get("legal_basis", ())),
+            components=components,
+            form=form,
             verification_time_limit=TimeLimit(int(vtl["value"]), vtl["unit"]) if vtl else None,
             extras=d.get("extras", {}),
         )

@@ -210,19 +210,13 @@ def plan(action: Action, status: Status, role: Role) -> Status:
     name = ACTION_NAMES_VI[action]
     if role not in t.roles:
         allowed = ", ".join(ROLE_NAMES_VI[r] for r in sorted(t.roles))
-        raise WorkflowError(
-            f"{ROLE_NAMES_VI[role]} không được thực hiện «{name}»; chỉ {allowed} được làm việc này."
-        )
+        raise WorkflowError(f"{ROLE_NAMES_VI[role]} không được thực hiện «{name}»; chỉ {allowed} được làm việc này.")
     if status not in t.sources:
-        raise WorkflowError(
-            f"Không thể «{name}» khi hồ sơ đang ở trạng thái «{STATUS_NAMES_VI[status]}»."
-        )
+        raise WorkflowError(f"Không thể «{name}» khi hồ sơ đang ở trạng thái «{STATUS_NAMES_VI[status]}».")
     if action is A.REQUEST_SUPPLEMENT:
         expected = {S.SUBMITTED: R.ONE_STOP, S.APPRAISING: R.SPECIALIST}[status]
         if role is not expected:
-            raise WorkflowError(
-                f"Ở bước này chỉ {ROLE_NAMES_VI[expected]} được yêu cầu bổ sung hồ sơ."
-            )
+            raise WorkflowError(f"Ở bước này chỉ {ROLE_NAMES_VI[expected]} được yêu cầu bổ sung hồ sơ.")
         return S.AWAITING_SUPPLEMENT if status is S.SUBMITTED else S.APPRAISAL_SUPPLEMENT
     if action is A.ADD_SUPPLEMENT:
         return S.SUBMITTED if status is S.AWAITING_SUPPLEMENT else S.APPRAISING

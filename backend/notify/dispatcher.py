@@ -99,7 +99,8 @@ class Dispatcher:
 
     async def _claim(self, row: OutboxMessage, now: datetime) -> bool:
         claimed = await OutboxMessage.filter(id=row.id, status="pending", attempts=row.attempts).update(
-            attempts=row.attempts + 1, next_attempt_at=now + LEASE)
+            attempts=row.attempts + 1, next_attempt_at=now + LEASE
+        )
         if claimed:
             row.attempts += 1
         return bool(claimed)
@@ -153,8 +154,15 @@ class Dispatcher:
 
 
 def _order_key(row: OutboxMessage) -> tuple:
-    return (row.dossier_id, row.recipient, row.identity_id, row.officer_id,  # type: ignore[attr-defined]
-            row.pool_role, row.pool_agency_id, row.pool_department_id)  # type: ignore[attr-defined]
+    return (
+        row.dossier_id,
+        row.recipient,
+        row.identity_id,
+        row.officer_id,  # type: ignore[attr-defined]
+        row.pool_role,
+        row.pool_agency_id,
+        row.pool_department_id,
+    )  # type: ignore[attr-defined]
 
 
 async def addresses_of(row: OutboxMessage) -> list[tuple[str, str]]:

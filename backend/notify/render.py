@@ -10,11 +10,19 @@ from backend.notify import texts
 from backend.notify.dispatcher import Renderer
 
 # Which Circular 01/2018 form goes with which citizen notification.
-FORM_OF_EVENT = {"accepted": "receipt", "supplement_requested": "supplement_request",
-                 "rejected": "refusal", "extended": "apology"}
-FORM_FILENAMES = {"receipt": "giay-tiep-nhan-hen-tra", "supplement_request": "phieu-yeu-cau-bo-sung",
-                  "refusal": "phieu-tu-choi", "apology": "phieu-xin-loi-hen-lai",
-                  "process_control": "phieu-kiem-soat"}
+FORM_OF_EVENT = {
+    "accepted": "receipt",
+    "supplement_requested": "supplement_request",
+    "rejected": "refusal",
+    "extended": "apology",
+}
+FORM_FILENAMES = {
+    "receipt": "giay-tiep-nhan-hen-tra",
+    "supplement_request": "phieu-yeu-cau-bo-sung",
+    "refusal": "phieu-tu-choi",
+    "apology": "phieu-xin-loi-hen-lai",
+    "process_control": "phieu-kiem-soat",
+}
 
 
 def make_renderer(ctx: Any, console_url: str) -> Renderer:
@@ -57,24 +65,37 @@ async def form_data(ctx: Any, d: Dossier, payload: dict[str, Any]) -> Any:
     history = await HistoryEntry.filter(dossier_id=d.id).order_by("id").prefetch_related("actor_officer")
     accepted_by = next((h.actor_officer for h in history if h.action == "accept" and h.actor_officer), None)
     steps = tuple(
-        forms.FormStep(at=h.at, actor=h.actor_officer.full_name if h.actor_officer else d.submitter_name,
-                       role=h.actor_role, action=_action_vi(h.action), note=h.note)
+        forms.FormStep(
+            at=h.at,
+            actor=h.actor_officer.full_name if h.actor_officer else d.submitter_name,
+            role=h.actor_role,
+            action=_action_vi(h.action),
+            note=h.note,
+        )
         for h in history
     )
     sent = {a.component for a in await Attachment.filter(dossier_id=d.id)}
     docs = tuple((c.name, c.copies) for c in proc.components if c.mandatory or c.key in sent)
     new_appt = payload.get("new_appointment_at")
     return forms.FormData(
-        code=d.code, agency_name=agency.name, agency_parent=agency.parent_name,
-        procedure_name=proc.name, submitter_name=d.submitter_name,
-        submitter_address=d.submitter_address, submitter_phone=d.submitter_phone,
+        code=d.code,
+        agency_name=agency.name,
+        agency_parent=agency.parent_name,
+        procedure_name=proc.name,
+        submitter_name=d.submitter_name,
+        submitter_address=d.submitter_address,
+        submitter_phone=d.submitter_phone,
         organisation=d.organisation,
         officer_name=accepted_by.full_name if isinstance(accepted_by, Officer) else "",
-        received_at=d.received_at or d.submitted_at, appointment_at=d.appointment_at,
+        received_at=d.received_at or d.submitted_at,
+        appointment_at=d.appointment_at,
         new_appointment_at=datetime.fromisoformat(new_appt) if new_appt else None,
-        documents=docs, missing_items=tuple(payload.get("items") or d.supplement_items or ()),
+        documents=docs,
+        missing_items=tuple(payload.get("items") or d.supplement_items or ()),
         reason=payload.get("reason") or d.rejection_reason or "",
-        steps=steps, issued_at=ctx.clock.now(), lookup_base_url=ctx.public_base_url,
+        steps=steps,
+        issued_at=ctx.clock.now(),
+        lookup_base_url=ctx.public_base_url,
     )
 
 

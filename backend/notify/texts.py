@@ -24,28 +24,42 @@ def _bullets(items: list[str]) -> str:
 def citizen_text(kind: str, p: dict[str, Any]) -> str:
     head = f"Hồ sơ {p['code']} ({p['procedure']})"
     if kind == "accepted":
-        return (f"{head} đã được tiếp nhận.\nNgày hẹn trả kết quả: {when(p.get('appointment_at'))}.\n"
-                f"Tra cứu: {p['lookup_url']}")
+        return (
+            f"{head} đã được tiếp nhận.\nNgày hẹn trả kết quả: {when(p.get('appointment_at'))}.\n"
+            f"Tra cứu: {p['lookup_url']}"
+        )
     if kind == "supplement_requested":
         note = f"\nGhi chú: {p['note']}" if p.get("note") else ""
-        return (f"{head} cần bổ sung, hoàn thiện như sau:\n{_bullets(p.get('items', []))}{note}\n"
-                "Anh/chị vui lòng chụp và gửi các giấy tờ trên ngay trong cuộc trò chuyện này.")
+        return (
+            f"{head} cần bổ sung, hoàn thiện như sau:\n{_bullets(p.get('items', []))}{note}\n"
+            "Anh/chị vui lòng chụp và gửi các giấy tờ trên ngay trong cuộc trò chuyện này."
+        )
     if kind == "rejected":
-        return (f"{head} không được tiếp nhận.\nLý do: {p.get('reason', '')}\n"
-                "Nếu cần, anh/chị có thể nộp lại hồ sơ mới hoặc liên hệ Bộ phận Một cửa.")
+        return (
+            f"{head} không được tiếp nhận.\nLý do: {p.get('reason', '')}\n"
+            "Nếu cần, anh/chị có thể nộp lại hồ sơ mới hoặc liên hệ Bộ phận Một cửa."
+        )
     if kind == "extended":
-        return (f"Chúng tôi thành thật xin lỗi: {head} chưa thể trả kết quả đúng hẹn.\n"
-                f"Lý do: {p.get('reason', '')}\nNgày hẹn mới: {when(p.get('new_appointment_at'))}.")
+        return (
+            f"Chúng tôi thành thật xin lỗi: {head} chưa thể trả kết quả đúng hẹn.\n"
+            f"Lý do: {p.get('reason', '')}\nNgày hẹn mới: {when(p.get('new_appointment_at'))}."
+        )
     if kind == "result_ready":
         if p.get("result_kind") == "refusal":
-            return (f"{head} đã có kết quả: không giải quyết.\nLý do: {p.get('note', '')}\n"
-                    "Anh/chị nhận văn bản trả lời tại Bộ phận Một cửa.")
-        return (f"{head} đã có kết quả ({p.get('result', '')}).\n"
-                "Khi đến nhận, anh/chị vui lòng mang theo bản chính các giấy tờ đã gửi để đối chiếu"
-                f" và giấy hẹn. Lệ phí: {p.get('fee', 'Không')}.")
+            return (
+                f"{head} đã có kết quả: không giải quyết.\nLý do: {p.get('note', '')}\n"
+                "Anh/chị nhận văn bản trả lời tại Bộ phận Một cửa."
+            )
+        return (
+            f"{head} đã có kết quả ({p.get('result', '')}).\n"
+            "Khi đến nhận, anh/chị vui lòng mang theo bản chính các giấy tờ đã gửi để đối chiếu"
+            f" và giấy hẹn. Lệ phí: {p.get('fee', 'Không')}."
+        )
     if kind == "returned":
-        return (f"{head} đã trả kết quả. Cảm ơn anh/chị đã sử dụng dịch vụ!\n"
-                "Anh/chị vui lòng đánh giá mức độ hài lòng (1 đến 5 sao).")
+        return (
+            f"{head} đã trả kết quả. Cảm ơn anh/chị đã sử dụng dịch vụ!\n"
+            "Anh/chị vui lòng đánh giá mức độ hài lòng (1 đến 5 sao)."
+        )
     raise ValueError(f"no text for citizen notification {kind}")
 
 
@@ -64,8 +78,14 @@ TASK_TEXTS: dict[str, tuple[str, str | None]] = {
     "awaiting_stamp": ("Hồ sơ chờ đóng dấu", "stamp"),
     "awaiting_return": ("Hồ sơ chờ trả kết quả cho công dân", None),
 }
-ACTION_LABELS = {"accept": "Tiếp nhận", "assign": "Phân công", "approve": "Duyệt", "sign": "Ký",
-                 "forward_result": "Chuyển văn thư", "stamp": "Đóng dấu"}
+ACTION_LABELS = {
+    "accept": "Tiếp nhận",
+    "assign": "Phân công",
+    "approve": "Duyệt",
+    "sign": "Ký",
+    "forward_result": "Chuyển văn thư",
+    "stamp": "Đóng dấu",
+}
 
 
 def officer_task(kind: str, p: dict[str, Any], console_url: str) -> Text:
@@ -73,8 +93,10 @@ def officer_task(kind: str, p: dict[str, Any], console_url: str) -> Text:
     title, action = TASK_TEXTS.get(p.get("status", ""), ("Hồ sơ cần xử lý", None))
     if kind == "due_reminder":
         title = f"Nhắc hạn: {title.lower()}"
-    text = (f"{title}\nMã: {p['code']}\nThủ tục: {p['procedure']}\nNgười nộp: {p.get('submitter', '')}\n"
-            f"Hạn trả: {when(p.get('appointment_at'))}")
+    text = (
+        f"{title}\nMã: {p['code']}\nThủ tục: {p['procedure']}\nNgười nộp: {p.get('submitter', '')}\n"
+        f"Hạn trả: {when(p.get('appointment_at'))}"
+    )
     url = f"{console_url.rstrip('/')}/console/dossiers/{p['dossier_id']}"
     row = [Button("Mở trên trang quản trị", "open", url=url)]
     if action:

@@ -26,8 +26,12 @@ async def identify(ctx: ServiceContext, channel: str, external_id: str, display_
             async with in_transaction() as conn:
                 citizen = await Citizen.create(full_name=display_name, using_db=conn)
                 ident = await ChannelIdentity.create(
-                    citizen=citizen, channel=channel, external_id=external_id,
-                    display_name=display_name, last_inbound_at=now, using_db=conn,
+                    citizen=citizen,
+                    channel=channel,
+                    external_id=external_id,
+                    display_name=display_name,
+                    last_inbound_at=now,
+                    using_db=conn,
                 )
             return ident
         except IntegrityError:  # two first messages at once: the other one won
@@ -36,8 +40,7 @@ async def identify(ctx: ServiceContext, channel: str, external_id: str, display_
     if display_name and not ident.display_name:
         ident.display_name = display_name
     await ident.save(update_fields=["last_inbound_at", "display_name"])
-    await OutboxMessage.filter(identity_id=ident.id, status="held").update(
-        status="pending", next_attempt_at=None)
+    await OutboxMessage.filter(identity_id=ident.id, status="held").update(status="pending", next_attempt_at=None)
     return ident
 
 
@@ -46,8 +49,14 @@ def _path_for(ctx: ServiceContext, digest: str) -> Path:
 
 
 async def store_attachment(
-    ctx: ServiceContext, *, citizen_id: int, data: bytes, mime_type: str, filename: str = "",
-    component: str = "", ocr: dict[str, Any] | None = None,
+    ctx: ServiceContext,
+    *,
+    citizen_id: int,
+    data: bytes,
+    mime_type: str,
+    filename: str = "",
+    component: str = "",
+    ocr: dict[str, Any] | None = None,
 ) -> Attachment:
     """Keep a file the citizen sent (content-addressed, so a resend is stored once)."""
     digest = hashlib.sha256(data).hexdigest()
@@ -58,8 +67,14 @@ async def store_attachment(
         tmp.write_bytes(data)
         tmp.replace(path)
     return await Attachment.create(
-        citizen_id=citizen_id, component=component, content_hash=digest, mime_type=mime_type,
-        size=len(data), filename=filename[:200], stored_path=str(path), ocr=ocr,
+        citizen_id=citizen_id,
+        component=component,
+        content_hash=digest,
+        mime_type=mime_type,
+        size=len(data),
+        filename=filename[:200],
+        stored_path=str(path),
+        ocr=ocr,
     )
 
 

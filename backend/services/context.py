@@ -45,7 +45,9 @@ class ServiceContext:
                 self._holidays = vietnam_holidays()
             working, off = self.catalogue.calendar_data()
             cal = make_calendar(
-                office_hours, extra_working_days=working, extra_days_off=off,
+                office_hours,
+                extra_working_days=working,
+                extra_days_off=off,
                 is_holiday=self._holidays,  # type: ignore[arg-type]
             )
             self._calendars[key] = cal

@@ -43,8 +43,14 @@ from backend.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 Change = Callable[[Dossier, BaseDBAsyncClient], Awaitable[dict[str, Any] | None]]
 
 # Statuses in which only the assigned specialist may act for the specialist role.
-_ASSIGNEE_ONLY = {Action.CONSULT, Action.ANSWER_CONSULTATION, Action.DRAFT_RESULT,
-                  Action.FORWARD_RESULT, Action.REQUEST_SUPPLEMENT, Action.EXTEND}
+_ASSIGNEE_ONLY = {
+    Action.CONSULT,
+    Action.ANSWER_CONSULTATION,
+    Action.DRAFT_RESULT,
+    Action.FORWARD_RESULT,
+    Action.REQUEST_SUPPLEMENT,
+    Action.EXTEND,
+}
 
 APPRAISAL_SUPPLEMENT_WINDOW_DAYS = 3  # 004 Điều 12.4
 
@@ -82,15 +88,22 @@ async def submit(
     async with in_transaction() as conn:
         code = await _issue_code(conn, agency, now)
         d = await Dossier.create(
-            code=code, procedure_slug=proc.slug, agency=agency, citizen_id=identity.citizen_id,
-            identity=identity, submitter_name=actor.name,
-            submitter_address=_first(form_data, "declarant_residence", "owner_residence",
-                                     "applicant_residence"),
+            code=code,
+            procedure_slug=proc.slug,
+            agency=agency,
+            citizen_id=identity.citizen_id,
+            identity=identity,
+            submitter_name=actor.name,
+            submitter_address=_first(form_data, "declarant_residence", "owner_residence", "applicant_residence"),
             submitter_phone=_first(form_data, "declarant_phone", "phone"),
-            submitter_id_number=_first(form_data, "declarant_id_number", "owner_id_number",
-                                       "taxpayer_id_number", "applicant_id_number"),
-            organisation=organisation, form_data=form_data, status=Status.SUBMITTED,
-            submitted_at=now, using_db=conn,
+            submitter_id_number=_first(
+                form_data, "declarant_id_number", "owner_id_number", "taxpayer_id_number", "applicant_id_number"
+            ),
+            organisation=organisation,
+            form_data=form_data,
+            status=Status.SUBMITTED,
+            submitted_at=now,
+            using_db=conn,
         )
         await Attachment.filter(id__in=list(attachment_ids)).using_db(conn).update(dossier_id=d.id)
         await _record(conn, d, actor, Action.SUBMIT, None, Status.SUBMITTED, now, "", {})
@@ -170,22 +183,34 @@ def _check_scope(actor: Actor, d: Dossier, action: Action) -> None:
     if actor.role is Role.DEPARTMENT_HEAD and dept is not None and actor.department_id != dept:
         raise Forbidden("Hồ sơ không thuộc phòng của anh/chị.")
     if (
-        actor.role is Role.SPECIALIST
-        and action in _ASSIGNEE_ONLY
-        and d.assignee_id != actor.officer_id  # type: ignore[attr-defined]
+        actor.role is Role.SPECIALIST and action in _ASSIGNEE_ONLY and d.assignee_id != actor.officer_id  # type: ignore[attr-defined]
     ):
         raise Forbidden("Hồ sơ này không được phân công cho anh/chị.")
 
 
 async def _record(
-    conn: BaseDBAsyncClient, d: Dossier, actor: Actor, action: Action, old: Status | None,
-    new: Status, now: datetime, note: str, data: dict[str, Any],
+    conn: BaseDBAsyncClient,
+    d: Dossier,
+    actor: Actor,
+    action: Action,
+    old: Status | None,
+    new: Status,
+    now: datetime,
+    note: str,
+    data: dict[str, Any],
 ) -> None:
     await HistoryEntry.create(
-        dossier_id=d.id, at=now, actor_officer_id=actor.officer_id,
+        dossier_id=d.id,
+        at=now,
+        actor_officer_id=actor.officer_id,
         actor_citizen_id=actor.citizen_id if actor.role is Role.CITIZEN else None,
-        actor_role=actor.role, action=action, from_status=old or "", to_status=new,
-        note=note, data=_jsonable(data), using_db=conn,
+        actor_role=actor.role,
+        action=action,
+        from_status=old or "",
+        to_status=new,
+        note=note,
+        data=_jsonable(data),
+        using_db=conn,
     )
 
 
@@ -194,24 +219,37 @@ def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _write_outbox(
-    ctx: ServiceContext, conn: BaseDBAsyncClient, d: Dossier, action: Action,
-    old: Status | None, new: Status, extra: dict[str, Any],
+    ctx: ServiceContext,
+    conn: BaseDBAsyncClient,
+    d: Dossier,
+    action: Action,
+    old: Status | None,
+    new: Status,
+    extra: dict[str, Any],
 ) -> None:
     """One message to the citizen per citizen-visible change; one per new officer task."""
     proc = ctx.catalogue.get(d.procedure_slug)
     base = {
-        "dossier_id": d.id, "code": d.code, "procedure": proc.name, "status": new.value,
-        "status_vi": STATUS_NAMES_VI[new], "exchange_status": EXCHANGE_CODE[new],
+        "dossier_id": d.id,
+        "code": d.code,
+        "procedure": proc.name,
+        "status": new.value,
+        "status_vi": STATUS_NAMES_VI[new],
+        "exchange_status": EXCHANGE_CODE[new],
         "appointment_at": d.appointment_at.isoformat() if d.appointment_at else None,
-        "lookup_url": ctx.lookup_url(d.code), "version": d.version,
+        "lookup_url": ctx.lookup_url(d.code),
+        "version": d.version,
     } | _jsonable(extra)
     event = CITIZEN_EVENTS.get(action)
     if event and d.identity_id is not None:  # type: ignore[attr-defined]
-        payload = base | {"fee": proc.fee, "result": proc.result,
-                          "result_delivery": list(proc.result_delivery)}
+        payload = base | {"fee": proc.fee, "result": proc.result, "result_delivery": list(proc.result_delivery)}
         await OutboxMessage.create(
-            dossier_id=d.id, kind=event, recipient="citizen",
-            identity_id=d.identity_id, payload=payload, using_db=conn,  # type: ignore[attr-defined]
+            dossier_id=d.id,
+            kind=event,
+            recipient="citizen",
+            identity_id=d.identity_id,
+            payload=payload,
+            using_db=conn,  # type: ignore[attr-defined]
         )
     if new != old and new in TASK_HOLDER:
         role, to_assignee = TASK_HOLDER[new]
@@ -232,7 +270,9 @@ async def _calendar_for(ctx: ServiceContext, d: Dossier, conn: BaseDBAsyncClient
 
 
 # -- the check (kiểm tra) ----------------------------------------------------------------
-async def reject(ctx: ServiceContext, actor: Actor, dossier_id: int, reason: str, *, version: int | None = None) -> Dossier:
+async def reject(
+    ctx: ServiceContext, actor: Actor, dossier_id: int, reason: str, *, version: int | None = None
+) -> Dossier:
     """Refuse the submission (từ chối tiếp nhận), stating why; the dossier ends."""
     reason = _required(reason, "Vui lòng nêu rõ lý do từ chối.")
 
@@ -245,8 +285,13 @@ async def reject(ctx: ServiceContext, actor: Actor, dossier_id: int, reason: str
 
 
 async def request_supplement(
-    ctx: ServiceContext, actor: Actor, dossier_id: int, items: Sequence[str], note: str = "",
-    *, version: int | None = None,
+    ctx: ServiceContext,
+    actor: Actor,
+    dossier_id: int,
+    items: Sequence[str],
+    note: str = "",
+    *,
+    version: int | None = None,
 ) -> Dossier:
     """Ask for a supplement (yêu cầu bổ sung): everything missing, in one message."""
     clean = [i.strip() for i in items if i and i.strip()]
@@ -257,8 +302,9 @@ async def request_supplement(
         if Status(d.status) is Status.APPRAISING:
             cal = await _calendar_for(ctx, d, conn)
             received = d.received_at or d.submitted_at
-            days = cal.working_days_between(received.astimezone(cal.tz).date(),
-                                            ctx.clock.now().astimezone(cal.tz).date())
+            days = cal.working_days_between(
+                received.astimezone(cal.tz).date(), ctx.clock.now().astimezone(cal.tz).date()
+            )
             if days > APPRAISAL_SUPPLEMENT_WINDOW_DAYS:
                 raise WorkflowError(
                     "Đã quá 03 ngày làm việc kể từ ngày tiếp nhận: không được yêu cầu bổ sung "
@@ -268,12 +314,16 @@ async def request_supplement(
         d.supplement_note = note.strip()
         return {"items": clean, "note": note.strip()}
 
-    return await _act(ctx, actor, dossier_id, Action.REQUEST_SUPPLEMENT, version=version,
-                      note="; ".join(clean), change=change)
+    return await _act(
+        ctx, actor, dossier_id, Action.REQUEST_SUPPLEMENT, version=version, note="; ".join(clean), change=change
+    )
 
 
 async def add_supplement(
-    ctx: ServiceContext, actor: Actor, dossier_id: int, attachment_ids: Sequence[int],
+    ctx: ServiceContext,
+    actor: Actor,
+    dossier_id: int,
+    attachment_ids: Sequence[int],
     form_updates: dict[str, Any] | None = None,
 ) -> Dossier:
     """The citizen sends what was asked for; the dossier returns to the officer.
@@ -288,8 +338,11 @@ async def add_supplement(
         if len(got) != len(set(attachment_ids)):
             raise InvalidInput("Có ảnh không còn trong hệ thống, vui lòng gửi lại.")
         rounds = await HistoryEntry.filter(dossier_id=d.id, action=Action.REQUEST_SUPPLEMENT).using_db(conn).count()
-        await Attachment.filter(id__in=list(attachment_ids)).using_db(conn).update(
-            dossier_id=d.id, supplement_round=rounds)
+        await (
+            Attachment.filter(id__in=list(attachment_ids))
+            .using_db(conn)
+            .update(dossier_id=d.id, supplement_round=rounds)
+        )
         if form_updates:
             d.form_data = {**d.form_data, **form_updates}
         items = d.supplement_items
@@ -313,7 +366,11 @@ def _limit(proc, d: Dossier):  # noqa: ANN001, ANN202
 
 
 async def accept(
-    ctx: ServiceContext, actor: Actor, dossier_id: int, *, needs_verification: bool = False,
+    ctx: ServiceContext,
+    actor: Actor,
+    dossier_id: int,
+    *,
+    needs_verification: bool = False,
     version: int | None = None,
 ) -> Dossier:
     """Accept (tiếp nhận): fix the appointment date, issue the receipt, pass to the department."""
@@ -329,14 +386,20 @@ async def accept(
         d.received_at = ctx.clock.now()
         d.appointment_at = cal.due(d.received_at, _limit(proc, d))
         d.supplement_items = []
-        return {"appointment_at": d.appointment_at, "received_at": d.received_at,
-                "department": dept.name, "form": "receipt"}
+        return {
+            "appointment_at": d.appointment_at,
+            "received_at": d.received_at,
+            "department": dept.name,
+            "form": "receipt",
+        }
 
     return await _act(ctx, actor, dossier_id, Action.ACCEPT, version=version, change=change)
 
 
 # -- processing (giải quyết) -------------------------------------------------------------
-async def assign(ctx: ServiceContext, actor: Actor, dossier_id: int, specialist_id: int, *, version: int | None = None) -> Dossier:
+async def assign(
+    ctx: ServiceContext, actor: Actor, dossier_id: int, specialist_id: int, *, version: int | None = None
+) -> Dossier:
     """Assign a specialist (phân công thụ lý)."""
 
     async def change(d: Dossier, conn: BaseDBAsyncClient) -> dict[str, Any]:
@@ -350,8 +413,14 @@ async def assign(ctx: ServiceContext, actor: Actor, dossier_id: int, specialist_
 
 
 async def consult(
-    ctx: ServiceContext, actor: Actor, dossier_id: int, agency_name: str, question: str,
-    deadline: datetime, *, version: int | None = None,
+    ctx: ServiceContext,
+    actor: Actor,
+    dossier_id: int,
+    agency_name: str,
+    question: str,
+    deadline: datetime,
+    *,
+    version: int | None = None,
 ) -> Dossier:
     """Ask another agency's opinion (lấy ý kiến) by a deadline."""
     agency_name = _required(agency_name, "Vui lòng nêu cơ quan được lấy ý kiến.")
@@ -360,27 +429,32 @@ async def consult(
         raise InvalidInput("Thời hạn trả lời phải sau thời điểm hiện tại.")
 
     async def change(d: Dossier, conn: BaseDBAsyncClient) -> dict[str, Any]:
-        d.consultation = {"agency": agency_name, "question": question,
-                          "deadline": deadline.isoformat(), "answer": None}
+        d.consultation = {"agency": agency_name, "question": question, "deadline": deadline.isoformat(), "answer": None}
         return {"agency": agency_name, "deadline": deadline}
 
     return await _act(ctx, actor, dossier_id, Action.CONSULT, version=version, note=question, change=change)
 
 
-async def answer_consultation(ctx: ServiceContext, actor: Actor, dossier_id: int, answer: str, *, version: int | None = None) -> Dossier:
+async def answer_consultation(
+    ctx: ServiceContext, actor: Actor, dossier_id: int, answer: str, *, version: int | None = None
+) -> Dossier:
     """Record the consulted agency's answer; appraisal resumes."""
     answer = _required(answer, "Vui lòng ghi nội dung ý kiến nhận được.")
 
     async def change(d: Dossier, conn: BaseDBAsyncClient) -> dict[str, Any]:
-        d.consultation = {**(d.consultation or {}), "answer": answer,
-                          "answered_at": ctx.clock.now().isoformat()}
+        d.consultation = {**(d.consultation or {}), "answer": answer, "answered_at": ctx.clock.now().isoformat()}
         return {}
 
     return await _act(ctx, actor, dossier_id, Action.ANSWER_CONSULTATION, version=version, note=answer, change=change)
 
 
 async def draft_result(
-    ctx: ServiceContext, actor: Actor, dossier_id: int, *, refuse: bool = False, note: str = "",
+    ctx: ServiceContext,
+    actor: Actor,
+    dossier_id: int,
+    *,
+    refuse: bool = False,
+    note: str = "",
     version: int | None = None,
 ) -> Dossier:
     """Appraise (thẩm định) and submit the draft result — or a refusal with its reason."""
@@ -400,7 +474,9 @@ async def approve(ctx: ServiceContext, actor: Actor, dossier_id: int, *, version
     return await _act(ctx, actor, dossier_id, Action.APPROVE, version=version)
 
 
-async def send_back_draft(ctx: ServiceContext, actor: Actor, dossier_id: int, reason: str, *, version: int | None = None) -> Dossier:
+async def send_back_draft(
+    ctx: ServiceContext, actor: Actor, dossier_id: int, reason: str, *, version: int | None = None
+) -> Dossier:
     """Not approved: back to the specialist to appraise again."""
     reason = _required(reason, "Vui lòng nêu lý do không duyệt.")
     return await _act(ctx, actor, dossier_id, Action.SEND_BACK_DRAFT, version=version, note=reason)
@@ -411,7 +487,9 @@ async def sign(ctx: ServiceContext, actor: Actor, dossier_id: int, *, version: i
     return await _act(ctx, actor, dossier_id, Action.SIGN, version=version)
 
 
-async def send_back_signature(ctx: ServiceContext, actor: Actor, dossier_id: int, reason: str, *, version: int | None = None) -> Dossier:
+async def send_back_signature(
+    ctx: ServiceContext, actor: Actor, dossier_id: int, reason: str, *, version: int | None = None
+) -> Dossier:
     """Not signed: back to the department head to review again."""
     reason = _required(reason, "Vui lòng nêu lý do không ký.")
     return await _act(ctx, actor, dossier_id, Action.SEND_BACK_SIGNATURE, version=version, note=reason)
@@ -447,8 +525,13 @@ async def close(ctx: ServiceContext, actor: Actor, dossier_id: int, *, version: 
 
 
 async def extend(
-    ctx: ServiceContext, actor: Actor, dossier_id: int, new_appointment: datetime, reason: str,
-    *, version: int | None = None,
+    ctx: ServiceContext,
+    actor: Actor,
+    dossier_id: int,
+    new_appointment: datetime,
+    reason: str,
+    *,
+    version: int | None = None,
 ) -> Dossier:
     """Extend once (gia hạn, 004 Điều 12.8): a day ahead at least, with an apology and new date."""
     reason = _required(reason, "Vui lòng nêu lý do gia hạn.")
@@ -466,8 +549,12 @@ async def extend(
         old_date = d.appointment_at
         d.appointment_at = new_appointment
         d.extension_used = True
-        return {"old_appointment_at": old_date, "new_appointment_at": new_appointment,
-                "reason": reason, "form": "apology"}
+        return {
+            "old_appointment_at": old_date,
+            "new_appointment_at": new_appointment,
+            "reason": reason,
+            "form": "apology",
+        }
 
     return await _act(ctx, actor, dossier_id, Action.EXTEND, version=version, note=reason, change=change)
 

@@ -38,12 +38,20 @@ async def dossier_record(ctx: ServiceContext, d: Dossier) -> dict[str, Any]:
     agency, dept, officer = await _names(d)
     status = Status(d.status)
     return {
-        "MaHsTTHC": d.code, "TenToChuc": d.organisation, "TenNguoiNop": d.submitter_name,
-        "DiaChiNguoiNop": d.submitter_address, "SoCMND": d.submitter_id_number,
-        "DienThoai": d.submitter_phone, "TenDVCong": ctx.catalogue.get(d.procedure_slug).name,
-        "NgayNhanHS": fmt(d.received_at or d.submitted_at), "NgayHenTraHS": fmt(d.appointment_at),
-        "TinhTrangHS": STATUS_NAMES_VI[status], "MaDonVi": agency.code,
-        "TrangThaiXuLy": EXCHANGE_CODE[status], "PhongBanXuLy": dept, "CVXuLy": officer,
+        "MaHsTTHC": d.code,
+        "TenToChuc": d.organisation,
+        "TenNguoiNop": d.submitter_name,
+        "DiaChiNguoiNop": d.submitter_address,
+        "SoCMND": d.submitter_id_number,
+        "DienThoai": d.submitter_phone,
+        "TenDVCong": ctx.catalogue.get(d.procedure_slug).name,
+        "NgayNhanHS": fmt(d.received_at or d.submitted_at),
+        "NgayHenTraHS": fmt(d.appointment_at),
+        "TinhTrangHS": STATUS_NAMES_VI[status],
+        "MaDonVi": agency.code,
+        "TrangThaiXuLy": EXCHANGE_CODE[status],
+        "PhongBanXuLy": dept,
+        "CVXuLy": officer,
         "DinhKem": [a.filename or a.content_hash for a in await d.attachments.all()],  # type: ignore[attr-defined]
         "DuLieuChuyenNganh": d.form_data,
     }
@@ -53,15 +61,21 @@ async def status_record(ctx: ServiceContext, d: Dossier) -> dict[str, Any]:
     agency, dept, officer = await _names(d)
     status = Status(d.status)
     return {
-        "MaHsTTHC": d.code, "NgayHenTra": fmt(d.appointment_at), "TinhTrangHS": STATUS_NAMES_VI[status],
-        "TrangThaiXuLy": EXCHANGE_CODE[status], "PhongBanXuLy": dept, "CVXuLy": officer,
+        "MaHsTTHC": d.code,
+        "NgayHenTra": fmt(d.appointment_at),
+        "TinhTrangHS": STATUS_NAMES_VI[status],
+        "TrangThaiXuLy": EXCHANGE_CODE[status],
+        "PhongBanXuLy": dept,
+        "CVXuLy": officer,
         "DanhGia": _rating(ctx, d, agency),
         "KetThucXuLy": 1 if status in FINAL or status in FINISHED else 0,
         "NgayHoanTatXuLy": fmt(d.finished_at),
     }
 
 
-async def export(ctx: ServiceContext, *, since: datetime | None = None, agency_id: int | None = None) -> list[dict[str, Any]]:
+async def export(
+    ctx: ServiceContext, *, since: datetime | None = None, agency_id: int | None = None
+) -> list[dict[str, Any]]:
     """The feed: each dossier changed since ``since`` with its status record."""
     q = Dossier.all()
     if since is not None:

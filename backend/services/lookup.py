@@ -94,13 +94,22 @@ async def lookup(ctx: ServiceContext, text: str, *, viewer: Actor | None = None)
         events = tuple((h.at, ACTION_NAMES_VI.get(h.action, h.action)) for h in rows)  # type: ignore[call-overload]
     status = Status(d.status)
     return DossierView(
-        code=d.code, lookup_url=ctx.lookup_url(d.code), procedure=ctx.catalogue.get(d.procedure_slug).name,
-        agency=agency.name, department=dept.name if dept else "",
-        organisation=d.organisation, submitter=d.submitter_name if is_owner else mask_name(d.submitter_name),
-        received_at=d.received_at, submitted_at=d.submitted_at, appointment_at=d.appointment_at,
-        finished_at=d.finished_at, status=status.value, status_vi=STATUS_NAMES_VI[status],
+        code=d.code,
+        lookup_url=ctx.lookup_url(d.code),
+        procedure=ctx.catalogue.get(d.procedure_slug).name,
+        agency=agency.name,
+        department=dept.name if dept else "",
+        organisation=d.organisation,
+        submitter=d.submitter_name if is_owner else mask_name(d.submitter_name),
+        received_at=d.received_at,
+        submitted_at=d.submitted_at,
+        appointment_at=d.appointment_at,
+        finished_at=d.finished_at,
+        status=status.value,
+        status_vi=STATUS_NAMES_VI[status],
         progress=progress_vi(ctx, d, agency.office_hours, ctx.clock.now()),
-        supplement_items=tuple(d.supplement_items or ()), is_owner=is_owner,
+        supplement_items=tuple(d.supplement_items or ()),
+        is_owner=is_owner,
         rating=d.rating if is_owner else None,
         rejection_reason=d.rejection_reason if is_owner else "",
         events=events,
@@ -157,8 +166,9 @@ async def remind_due(ctx: ServiceContext, *, hours: float = 4) -> int:
     """Queue one reminder to the task holder of each dossier due within ``hours`` office hours."""
     now = ctx.clock.now()
     open_states = [s.value for s in TASK_HOLDER]
-    rows = await Dossier.filter(status__in=open_states, appointment_at__gt=now,
-                                appointment_at__lte=now + timedelta(days=14))
+    rows = await Dossier.filter(
+        status__in=open_states, appointment_at__gt=now, appointment_at__lte=now + timedelta(days=14)
+    )
     count = 0
     for d in rows:
         agency = await Agency.get(id=d.agency_id)  # type: ignore[attr-defined]
@@ -170,10 +180,16 @@ async def remind_due(ctx: ServiceContext, *, hours: float = 4) -> int:
             continue
         role, to_assignee = TASK_HOLDER[Status(d.status)]
         payload: dict[str, Any] = {
-            "key": key, "dossier_id": d.id, "code": d.code, "status": d.status,
-            "status_vi": STATUS_NAMES_VI[Status(d.status)], "version": d.version,
-            "procedure": ctx.catalogue.get(d.procedure_slug).name, "submitter": d.submitter_name,
-            "appointment_at": d.appointment_at.isoformat(), "exchange_status": EXCHANGE_CODE[Status(d.status)],
+            "key": key,
+            "dossier_id": d.id,
+            "code": d.code,
+            "status": d.status,
+            "status_vi": STATUS_NAMES_VI[Status(d.status)],
+            "version": d.version,
+            "procedure": ctx.catalogue.get(d.procedure_slug).name,
+            "submitter": d.submitter_name,
+            "appointment_at": d.appointment_at.isoformat(),
+            "exchange_status": EXCHANGE_CODE[Status(d.status)],
         }
         row: dict[str, Any] = {"dossier_id": d.id, "kind": "due_reminder", "payload": payload}
         if to_assignee:
@@ -188,4 +204,6 @@ async def remind_due(ctx: ServiceContext, *, hours: float = 4) -> int:
 
 
 async def specialists_of(department_id: int) -> list[Officer]:
-    return await Officer.filter(department_id=department_id, role=Role.SPECIALIST.value, active=True).order_by("full_name")
+    return await Officer.filter(department_id=department_id, role=Role.SPECIALIST.value, active=True).order_by(
+        "full_name"
+    )

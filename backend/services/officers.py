@@ -28,16 +28,26 @@ def check_password(stored_hash: str, password: str) -> bool:
 
 
 async def create_officer(
-    *, username: str, full_name: str, role: Role, password: str, agency_id: int | None,
-    department_id: int | None = None, must_change_password: bool = True,
+    *,
+    username: str,
+    full_name: str,
+    role: Role,
+    password: str,
+    agency_id: int | None,
+    department_id: int | None = None,
+    must_change_password: bool = True,
     password_hash: str | None = None,
 ) -> Officer:
     """Open an account; ``password_hash`` lets a batch share one hashing of one password."""
     if len(password) < 8:
         raise InvalidInput("Mật khẩu phải có ít nhất 8 ký tự.")
     return await Officer.create(
-        username=username, full_name=full_name, role=role.value, agency_id=agency_id,
-        department_id=department_id, password_hash=password_hash or hash_password(password),
+        username=username,
+        full_name=full_name,
+        role=role.value,
+        agency_id=agency_id,
+        department_id=department_id,
+        password_hash=password_hash or hash_password(password),
         must_change_password=must_change_password,
     )
 
@@ -45,8 +55,11 @@ async def create_officer(
 def actor_of(officer: Officer) -> Actor:
     """The acting identity of an officer, as the use cases check it."""
     return Actor(
-        role=Role(officer.role), officer_id=officer.id, agency_id=officer.agency_id,  # type: ignore[attr-defined]
-        department_id=officer.department_id, name=officer.full_name,  # type: ignore[attr-defined]
+        role=Role(officer.role),
+        officer_id=officer.id,
+        agency_id=officer.agency_id,  # type: ignore[attr-defined]
+        department_id=officer.department_id,
+        name=officer.full_name,  # type: ignore[attr-defined]
     )
 
 
@@ -62,8 +75,7 @@ async def new_link_code(ctx: ServiceContext, officer_id: int) -> str:
     code = f"{secrets.randbelow(10**6):06d}"
     while await LinkCode.exists(code=code):
         code = f"{secrets.randbelow(10**6):06d}"
-    await LinkCode.create(officer_id=officer_id, code=code,
-                          expires_at=ctx.clock.now() + timedelta(minutes=15))
+    await LinkCode.create(officer_id=officer_id, code=code, expires_at=ctx.clock.now() + timedelta(minutes=15))
     return code
 
 

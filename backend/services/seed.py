@@ -11,13 +11,22 @@ from backend.services.officers import create_officer, hash_password
 DEMO_PASSWORD = "motcua-demo"  # demo accounts must change it at first login
 
 AGENCIES = [
-    {"code": "000.31.57.H57", "name": "UBND phường Hòa Thành", "parent_name": "UBND TỈNH TÂY NINH",
-     "level": "commune", "departments": [("civil_status", "Tư pháp - Hộ tịch"), ("economy", "Kinh tế")],
-     "prefix": "hoathanh"},
-    {"code": "000.00.00.H57", "name": "Trung tâm Phục vụ hành chính công tỉnh Tây Ninh",
-     "parent_name": "UBND TỈNH TÂY NINH", "level": "province",
-     "departments": [("tax", "Thuế cơ sở"), ("judicial_records", "Phòng Lý lịch tư pháp")],
-     "prefix": "tinh"},
+    {
+        "code": "000.31.57.H57",
+        "name": "UBND phường Hòa Thành",
+        "parent_name": "UBND TỈNH TÂY NINH",
+        "level": "commune",
+        "departments": [("civil_status", "Tư pháp - Hộ tịch"), ("economy", "Kinh tế")],
+        "prefix": "hoathanh",
+    },
+    {
+        "code": "000.00.00.H57",
+        "name": "Trung tâm Phục vụ hành chính công tỉnh Tây Ninh",
+        "parent_name": "UBND TỈNH TÂY NINH",
+        "level": "province",
+        "departments": [("tax", "Thuế cơ sở"), ("judicial_records", "Phòng Lý lịch tư pháp")],
+        "prefix": "tinh",
+    },
 ]
 
 STAFF = [  # (username suffix, role, full name, department index or None)
@@ -57,13 +66,22 @@ async def seed_demo(password: str = DEMO_PASSWORD) -> Seeded:
             officer = await Officer.get_or_none(username=username)
             if officer is None:
                 officer = await create_officer(
-                    username=username, full_name=full_name, role=role, password=password,
-                    agency_id=agency.id, department_id=depts[dept_index].id if dept_index is not None else None,
+                    username=username,
+                    full_name=full_name,
+                    role=role,
+                    password=password,
+                    agency_id=agency.id,
+                    department_id=depts[dept_index].id if dept_index is not None else None,
                     password_hash=shared_hash,
                 )
             officers[username] = officer
     if not await Officer.exists(username="admin"):
-        officers["admin"] = await create_officer(username="admin", full_name="Quản trị hệ thống",
-                                                 role=Role.ADMIN, password=password, agency_id=None,
-                                                 password_hash=shared_hash)
+        officers["admin"] = await create_officer(
+            username="admin",
+            full_name="Quản trị hệ thống",
+            role=Role.ADMIN,
+            password=password,
+            agency_id=None,
+            password_hash=shared_hash,
+        )
     return Seeded(agencies, officers)

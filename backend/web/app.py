@@ -55,11 +55,17 @@ RouteSetup = Callable[[web.Application], None]
 ChannelStarter = Callable[[web.Application, Runtime], Awaitable[Callable[[], Awaitable[None]]]]
 
 
-def create_app(settings: Settings, *, clock: Clock | None = None, catalogue: Catalogue | None = None) -> web.Application:
+def create_app(
+    settings: Settings, *, clock: Clock | None = None, catalogue: Catalogue | None = None
+) -> web.Application:
     app = web.Application(client_max_size=45 * 1024 * 1024)  # photos up to 40 MB reach the check
     app[SETTINGS] = settings
-    ctx = ServiceContext(catalogue=catalogue or Catalogue(), clock=clock or SystemClock(),
-                         files_dir=settings.files_dir, public_base_url=settings.base_url)
+    ctx = ServiceContext(
+        catalogue=catalogue or Catalogue(),
+        clock=clock or SystemClock(),
+        files_dir=settings.files_dir,
+        public_base_url=settings.base_url,
+    )
     dispatcher = Dispatcher({}, make_renderer(ctx, settings.base_url), ctx.clock.now)
     app[RUNTIME] = Runtime(settings, ctx, dispatcher)
     app.router.add_get("/healthz", _health)
@@ -97,8 +103,10 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
 
 async def _background(app: web.Application) -> AsyncIterator[None]:
     rt = app[RUNTIME]
-    tasks = [asyncio.create_task(rt.dispatcher.run(), name="outbox-dispatcher"),
-             asyncio.create_task(_reminders(rt), name="due-reminders")]
+    tasks = [
+        asyncio.create_task(rt.dispatcher.run(), name="outbox-dispatcher"),
+        asyncio.create_task(_reminders(rt), name="due-reminders"),
+    ]
     yield
     rt.dispatcher.stop()
     for t in tasks[1:]:

@@ -8,21 +8,30 @@ from typing import Any
 import pytest
 
 from backend.db.models import Agency, ChannelIdentity, Officer
+from backend.domain.workflow import Role
 from backend.services import citizens
 from backend.services.context import Actor, ServiceContext
 from backend.services.officers import actor_of
 from backend.services.seed import seed_demo
-from backend.domain.workflow import Role
 
 BIRTH_FORM: dict[str, Any] = {
-    "declarant_name": "Nguyễn Văn An", "declarant_id_number": "072090001234",
+    "declarant_name": "Nguyễn Văn An",
+    "declarant_id_number": "072090001234",
     "declarant_residence": "Ấp Long Bình, phường Hòa Thành, tỉnh Tây Ninh",
-    "declarant_relationship": "Cha", "declarant_phone": "0912345678",
-    "child_name": "Nguyễn Ngọc Diệp", "child_sex": "Nữ", "child_birth_datetime": "2026-11-05T08:30",
-    "child_birth_place": "Bệnh viện Đa khoa tỉnh Tây Ninh", "child_ethnicity": "Kinh",
-    "child_nationality": "Việt Nam", "mother_name": "Trần Thị Bích", "mother_birth_year": 1994,
-    "mother_residence": "Ấp Long Bình, phường Hòa Thành, tỉnh Tây Ninh", "parents_married": "Có",
-    "father_name": "Nguyễn Văn An", "father_birth_year": 1990,
+    "declarant_relationship": "Cha",
+    "declarant_phone": "0912345678",
+    "child_name": "Nguyễn Ngọc Diệp",
+    "child_sex": "Nữ",
+    "child_birth_datetime": "2026-11-05T08:30",
+    "child_birth_place": "Bệnh viện Đa khoa tỉnh Tây Ninh",
+    "child_ethnicity": "Kinh",
+    "child_nationality": "Việt Nam",
+    "mother_name": "Trần Thị Bích",
+    "mother_birth_year": 1994,
+    "mother_residence": "Ấp Long Bình, phường Hòa Thành, tỉnh Tây Ninh",
+    "parents_married": "Có",
+    "father_name": "Nguyễn Văn An",
+    "father_birth_year": 1990,
 }
 
 
@@ -44,8 +53,12 @@ class World:
         ids = []
         for i, comp in enumerate(components):
             att = await citizens.store_attachment(
-                self.ctx, citizen_id=self.identity.citizen_id,  # type: ignore[attr-defined]
-                data=f"photo {comp} {i} {len(ids)}".encode(), mime_type="image/jpeg", component=comp)
+                self.ctx,
+                citizen_id=self.identity.citizen_id,  # type: ignore[attr-defined]
+                data=f"photo {comp} {i} {len(ids)}".encode(),
+                mime_type="image/jpeg",
+                component=comp,
+            )
             ids.append(att.id)
         return ids
 
@@ -53,8 +66,11 @@ class World:
         from backend.services import dossiers
 
         return await dossiers.submit(
-            self.ctx, identity_id=self.identity.id, procedure_slug="birth_registration",
-            agency_id=self.commune.id, form_data=BIRTH_FORM | form,
+            self.ctx,
+            identity_id=self.identity.id,
+            procedure_slug="birth_registration",
+            agency_id=self.commune.id,
+            form_data=BIRTH_FORM | form,
             attachment_ids=await self.photos("birth_certificate", "declarant_id"),
         )
 

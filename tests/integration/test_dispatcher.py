@@ -55,8 +55,10 @@ async def test_each_citizen_message_once_in_order_across_restart(world: World) -
     msgs = sender.to(CITIZEN)
     heads = texts_of(msgs)
     assert [h.split(") ", 1)[1] for h in heads] == [
-        "đã được tiếp nhận.", "đã có kết quả (Giấy khai sinh (bản chính) và bản sao nếu có yêu cầu).",
-        "đã trả kết quả. Cảm ơn anh/chị đã sử dụng dịch vụ!"]
+        "đã được tiếp nhận.",
+        "đã có kết quả (Giấy khai sinh (bản chính) và bản sao nếu có yêu cầu).",
+        "đã trả kết quả. Cảm ơn anh/chị đã sử dụng dịch vụ!",
+    ]
     receipt = [m for m in msgs if isinstance(m, Document)]
     assert len(receipt) == 1 and receipt[0].filename.startswith("giay-tiep-nhan-hen-tra-")
     assert receipt[0].data[:5] == b"%PDF-"
@@ -104,8 +106,12 @@ async def test_crash_mid_row_resends_nothing_already_delivered(world: World) -> 
     sender = MemorySender()
     await OfficerChannelLink.create(officer=world.officers["hoathanh.motcua"], channel="telegram", external_id="9001")
     other = await __import__("backend.services.officers", fromlist=["x"]).create_officer(
-        username="hoathanh.motcua2", full_name="Lý Thị Hoa", role=__import__("backend.domain.workflow", fromlist=["x"]).Role.ONE_STOP,
-        password="password123", agency_id=world.commune.id)
+        username="hoathanh.motcua2",
+        full_name="Lý Thị Hoa",
+        role=__import__("backend.domain.workflow", fromlist=["x"]).Role.ONE_STOP,
+        password="password123",
+        agency_id=world.commune.id,
+    )
     await OfficerChannelLink.create(officer=other, channel="telegram", external_id="9002")
     sender.fail("9002", DeliveryError("connection reset", retryable=True))
     await world.submit_birth()
@@ -138,7 +144,9 @@ async def test_lease_expiry_lets_a_stuck_row_go(world: World) -> None:
     await uc.accept(world.ctx, world.actor("motcua"), d.id)
     row = await OutboxMessage.get(dossier_id=d.id, kind="accepted")
     # A dispatcher claimed it and died before sending: attempts bumped, lease in the future.
-    await OutboxMessage.filter(id=row.id).update(attempts=1, next_attempt_at=world.ctx.clock.now() + timedelta(minutes=2))
+    await OutboxMessage.filter(id=row.id).update(
+        attempts=1, next_attempt_at=world.ctx.clock.now() + timedelta(minutes=2)
+    )
     disp = dispatcher(world, sender)
     await disp.run_once()
     assert sender.to(CITIZEN) == []

@@ -29,8 +29,9 @@ async def test_birth_registration_every_step(world: World) -> None:
     assert [t.dossier.id for t in await tasks_for(ctx, one_stop)] == [d.id]
 
     # Check: a supplement round first — everything missing in one message.
-    d = await uc.request_supplement(ctx, one_stop, d.id, ["Ảnh giấy chứng sinh bị mờ, chụp lại rõ nét",
-                                                          "Ảnh mặt sau căn cước"])
+    d = await uc.request_supplement(
+        ctx, one_stop, d.id, ["Ảnh giấy chứng sinh bị mờ, chụp lại rõ nét", "Ảnh mặt sau căn cước"]
+    )
     assert d.status == Status.AWAITING_SUPPLEMENT
     view = await lookup(ctx, d.code)
     assert view.supplement_items == ("Ảnh giấy chứng sinh bị mờ, chụp lại rõ nét", "Ảnh mặt sau căn cước")
@@ -44,8 +45,14 @@ async def test_birth_registration_every_step(world: World) -> None:
 
     d = await uc.assign(ctx, head, d.id, world.officers["hoathanh.chuyenvien"].id)
     assert d.status == Status.APPRAISING
-    d = await uc.consult(ctx, spec, d.id, "Công an phường Hòa Thành", "Xác minh nơi cư trú của mẹ",
-                         datetime(2026, 11, 23, 16, 0, tzinfo=VN_TZ))
+    d = await uc.consult(
+        ctx,
+        spec,
+        d.id,
+        "Công an phường Hòa Thành",
+        "Xác minh nơi cư trú của mẹ",
+        datetime(2026, 11, 23, 16, 0, tzinfo=VN_TZ),
+    )
     assert d.status == Status.CONSULTING
     d = await uc.answer_consultation(ctx, spec, d.id, "Thông tin cư trú đúng")
     d = await uc.draft_result(ctx, spec, d.id, note="Đủ điều kiện đăng ký khai sinh")
@@ -81,10 +88,26 @@ async def test_birth_registration_every_step(world: World) -> None:
 
     history = await HistoryEntry.filter(dossier_id=d.id).order_by("id")
     assert [h.action for h in history] == [
-        "submit", "request_supplement", "add_supplement", "accept", "assign", "consult",
-        "answer_consultation", "draft_result", "send_back_draft", "draft_result", "approve",
-        "send_back_signature", "approve", "extend", "sign", "forward_result", "stamp",
-        "return_result", "close", "rate",
+        "submit",
+        "request_supplement",
+        "add_supplement",
+        "accept",
+        "assign",
+        "consult",
+        "answer_consultation",
+        "draft_result",
+        "send_back_draft",
+        "draft_result",
+        "approve",
+        "send_back_signature",
+        "approve",
+        "extend",
+        "sign",
+        "forward_result",
+        "stamp",
+        "return_result",
+        "close",
+        "rate",
     ]
     for h in history:  # every action recorded against its actor's account
         if h.actor_role == "citizen":
@@ -193,8 +216,14 @@ async def test_illegal_transitions_and_wrong_roles_change_nothing(world: World) 
         (uc.stamp(ctx, world.actor("vanthu"), d.id), WorkflowError),
         (uc.accept(ctx, world.actor("motcua"), d.id, version=d.version + 5), Conflict),  # stale button
         (uc.accept(ctx, world.citizen, d.id), WorkflowError),
-        (uc.accept(ctx, __import__("backend.services.officers", fromlist=["x"]).actor_of(
-            world.officers["tinh.motcua"]), d.id), Forbidden),  # another agency
+        (
+            uc.accept(
+                ctx,
+                __import__("backend.services.officers", fromlist=["x"]).actor_of(world.officers["tinh.motcua"]),
+                d.id,
+            ),
+            Forbidden,
+        ),  # another agency
     ]
     for coro, exc in attempts:
         with pytest.raises(exc):
@@ -230,9 +259,14 @@ async def test_incomplete_submission_lists_everything_missing(world: World) -> N
     from backend.services import dossiers
 
     with pytest.raises(InvalidInput) as err:
-        await dossiers.submit(world.ctx, identity_id=world.identity.id, procedure_slug="birth_registration",
-                              agency_id=world.commune.id, form_data={"declarant_name": "A"},
-                              attachment_ids=await world.photos("declarant_id"))
+        await dossiers.submit(
+            world.ctx,
+            identity_id=world.identity.id,
+            procedure_slug="birth_registration",
+            agency_id=world.commune.id,
+            form_data={"declarant_name": "A"},
+            attachment_ids=await world.photos("declarant_id"),
+        )
     msg = str(err.value)
     assert "Giấy chứng sinh" in msg and "Họ tên mẹ" in msg and "Quan hệ với người được khai sinh" in msg
     assert await Dossier.all().count() == 0

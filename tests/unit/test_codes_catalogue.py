@@ -42,8 +42,13 @@ def test_find_code_in_what_citizens_type() -> None:
 
 def test_catalogue_loads_the_five_procedures() -> None:
     cat = Catalogue()
-    assert set(cat.procedures) == {"birth_registration", "death_registration", "business_household",
-                                   "tax_registration_change", "judicial_record"}
+    assert set(cat.procedures) == {
+        "birth_registration",
+        "death_registration",
+        "business_household",
+        "tax_registration_change",
+        "judicial_record",
+    }
     birth = cat.get("birth_registration")
     assert birth.time_limit.value == 0 and birth.time_limit.unit == "working_days"
     assert [c.key for c in birth.components if c.mandatory] == ["birth_certificate", "declarant_id"]
