@@ -13,7 +13,7 @@ def apology_pdf(d: FormData) -> bytes:
     """Apology and new appointment (phiếu xin lỗi), sent with an extension (004 Điều 12.8)."""
     with start(d, TITLE) as pdf:
         whom = f"{d.submitter_name} ({d.organisation})" if d.organisation else d.submitter_name
-        pdf.runs([("", "Kính gửi: "), ("B", whom)], align="C")
+        pdf.write_runs([("", "Kính gửi: "), ("B", whom)], align="C")
         pdf.gap(2)
         pdf.paragraph(
             [
@@ -27,11 +27,10 @@ def apology_pdf(d: FormData) -> bytes:
         pdf.field("Thời hạn trả kết quả đã hẹn", vn_datetime(d.appointment_at))
         pdf.gap(1)
         pdf.paragraph(
-            f"Tuy nhiên đến nay, {d.agency_name} chưa trả kết quả giải quyết hồ sơ của "
-            "ông/bà/tổ chức.",
+            f"Tuy nhiên đến nay, {d.agency_name} chưa trả kết quả giải quyết hồ sơ của ông/bà/tổ chức.",
             indent=8,
         )
-        pdf.runs([("", "Lý do: "), ("B", d.reason or "...")], first=8)
+        pdf.write_runs([("", "Lý do: "), ("B", d.reason or "...")], first=8)
         pdf.paragraph(
             [
                 (
@@ -47,7 +46,5 @@ def apology_pdf(d: FormData) -> bytes:
         pdf.paragraph("Xin trân trọng cảm ơn./.", indent=8)
         # Mẫu 04 is signed for the agency (thủ trưởng cơ quan) and stamped; the caller puts
         # the signer's name in officer_name.
-        pdf.signatures(
-            None, ("THỦ TRƯỞNG CƠ QUAN", "(Ký, ghi rõ họ tên và đóng dấu)", d.officer_name)
-        )
+        pdf.signatures(None, ("THỦ TRƯỞNG CƠ QUAN", "(Ký, ghi rõ họ tên và đóng dấu)", d.officer_name))
         return pdf.render()

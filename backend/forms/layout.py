@@ -19,9 +19,9 @@ LINE_MM = 6.2
 # right 15–20 mm), tightened a little so one dossier's receipt fits on one page.
 MARGIN_LEFT, MARGIN_TOP, MARGIN_RIGHT, MARGIN_BOTTOM = 25.0, 15.0, 15.0, 18.0
 QR_MM = 26.0
-SIGNATURE_MM = 48.0
+SIGNATURE_MM = 48.0  # title, hint, room to sign, printed name
 CELL_PAD = 1.4  # mm inside table cells
-CELL_LINE = 0.5  # table line height in mm per pt of type  # title, hint, room to sign, printed name
+CELL_LINE = 0.5  # table line height in mm per pt of type
 
 NATIONAL_NAME = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
 NATIONAL_MOTTO = "Độc lập - Tự do - Hạnh phúc"
@@ -72,7 +72,7 @@ class FormPdf(FPDF):
 
     # -- text ---------------------------------------------------------------------------
 
-    def runs(
+    def write_runs(
         self,
         runs: Sequence[Run],
         *,
@@ -122,9 +122,7 @@ class FormPdf(FPDF):
             self.cell(w, line, text)
             left += w
 
-    def _wrap(
-        self, runs: Sequence[Run], size: float, first_w: float, rest_w: float
-    ) -> list[list[_Piece]]:
+    def _wrap(self, runs: Sequence[Run], size: float, first_w: float, rest_w: float) -> list[list[_Piece]]:
         # Greedy word wrap measured once per word: fpdf2's multi_cell re-measures the whole
         # line for each character, which made a form cost ~30 ms of line breaking alone.
         lines: list[list[_Piece]] = [[]]
@@ -197,21 +195,19 @@ class FormPdf(FPDF):
         parent = nfc(parent).upper()
         # Shrink a little rather than leave one word of the parent agency on a line of its own.
         parent_pt = max(9.5, self._fit(parent, "", 11, left_w))
-        self.runs([("", parent)], size=parent_pt, width=left_w, align="C", line=5.4)
-        self.runs([("B", nfc(agency).upper())], size=11, width=left_w, align="C", line=5.4)
+        self.write_runs([("", parent)], size=parent_pt, width=left_w, align="C", line=5.4)
+        self.write_runs([("B", nfc(agency).upper())], size=11, width=left_w, align="C", line=5.4)
         self._rule(self.l_margin + left_w / 2, self.get_y() + 0.8, 28)
         left_bottom = self.get_y() + 2
 
         self.set_y(top)
         name_pt = self._fit(NATIONAL_NAME, "B", 11.5, right_w)
-        self.runs(
-            [("B", NATIONAL_NAME)], size=name_pt, x=right_x, width=right_w, align="C", line=5.4
-        )
-        self.runs([("B", NATIONAL_MOTTO)], size=12, x=right_x, width=right_w, align="C", line=5.4)
+        self.write_runs([("B", NATIONAL_NAME)], size=name_pt, x=right_x, width=right_w, align="C", line=5.4)
+        self.write_runs([("B", NATIONAL_MOTTO)], size=12, x=right_x, width=right_w, align="C", line=5.4)
         self.set_font(FAMILY, "B", 12)
         self._rule(right_x + right_w / 2, self.get_y() + 0.8, self.get_string_width(NATIONAL_MOTTO))
         self.set_y(self.get_y() + 3)
-        self.runs(
+        self.write_runs(
             [("I", f"{nfc(place)}, {issued}")],
             size=11,
             x=right_x,
@@ -223,9 +219,9 @@ class FormPdf(FPDF):
 
     def form_title(self, text: str, subtitle: str = "") -> None:
         """The form's name (tên biểu mẫu), bold capitals, centred."""
-        self.runs([("B", text)], size=14, align="C", line=7)
+        self.write_runs([("B", text)], size=14, align="C", line=7)
         if subtitle:
-            self.runs([("I", subtitle)], size=11, align="C", line=5.6)
+            self.write_runs([("I", subtitle)], size=11, align="C", line=5.6)
         self.gap(2)
 
     def code_block(self, code: str, base_url: str) -> None:
@@ -245,30 +241,29 @@ class FormPdf(FPDF):
         )
         text_w = self.epw - QR_MM - 4
         self.set_y(top + 4)
-        self.runs([("", "Mã hồ sơ: "), ("B", code)], size=13, width=text_w, line=7)
-        self.runs(
+        self.write_runs([("", "Mã hồ sơ: "), ("B", code)], size=13, width=text_w, line=7)
+        self.write_runs(
             [
                 (
                     "I",
-                    "Quét mã QR bên cạnh hoặc truy cập địa chỉ dưới đây để tra cứu "
-                    "tình trạng giải quyết hồ sơ:",
+                    "Quét mã QR bên cạnh hoặc truy cập địa chỉ dưới đây để tra cứu tình trạng giải quyết hồ sơ:",
                 )
             ],
             size=9.5,
             width=text_w,
             line=4.6,
         )
-        self.runs([("", url)], size=9.5, width=text_w, line=4.6)
+        self.write_runs([("", url)], size=9.5, width=text_w, line=4.6)
         self.set_y(max(self.get_y(), top + QR_MM) + 3)
 
     def field(self, label: str, value: str) -> None:
         """'Label: value' with the value in bold; continuation lines indented."""
-        self.runs([("", f"{label}: "), ("B", value)], rest=8)
+        self.write_runs([("", f"{label}: "), ("B", value)], rest=8)
 
     def paragraph(self, text: str | Sequence[Run], *, indent: float = 0.0) -> None:
         """Body text; the first line indented as administrative prose is."""
         runs = [("", text)] if isinstance(text, str) else text
-        self.runs(runs, first=indent, rest=0.0)
+        self.write_runs(runs, first=indent, rest=0.0)
 
     def numbered(self, items: Sequence[str], *, indent: float = 6.0) -> None:
         """A numbered list with hanging indent, flowing onto further pages as needed."""
@@ -277,12 +272,10 @@ class FormPdf(FPDF):
         for n, item in enumerate(items, start=1):
             # Numbers right-aligned, so item texts start in one column past "9." and "10.".
             first = hang - self.get_string_width(f"{n}. ")
-            self.runs([("", f"{n}. "), ("", item)], first=first, rest=hang, keep=True)
+            self.write_runs([("", f"{n}. "), ("", item)], first=first, rest=hang, keep=True)
             self.set_font(FAMILY, "", BODY_PT)
 
-    def signatures(
-        self, left: tuple[str, str, str] | None, right: tuple[str, str, str] | None
-    ) -> None:
+    def signatures(self, left: tuple[str, str, str] | None, right: tuple[str, str, str] | None) -> None:
         """Signature blocks (title, hint, printed name), kept together on one page."""
         if self.will_page_break(SIGNATURE_MM + 4):
             self.add_page()
@@ -294,11 +287,11 @@ class FormPdf(FPDF):
             title, hint, name = block
             x = self.l_margin + i * col_w
             self.set_y(top)
-            self.runs([("B", title)], x=x, width=col_w, align="C")
-            self.runs([("I", hint)], size=10.5, x=x, width=col_w, align="C", line=5)
+            self.write_runs([("B", title)], x=x, width=col_w, align="C")
+            self.write_runs([("I", hint)], size=10.5, x=x, width=col_w, align="C", line=5)
             if name:
                 self.set_y(top + SIGNATURE_MM - LINE_MM * 2)
-                self.runs([("B", name)], x=x, width=col_w, align="C")
+                self.write_runs([("B", name)], x=x, width=col_w, align="C")
         self.set_y(top + SIGNATURE_MM)
 
     def grid(
@@ -357,9 +350,7 @@ class FormPdf(FPDF):
             self.rect(x, y, width, height)
             top = y + CELL_PAD + ((height - 2 * CELL_PAD - len(cell) * line) / 2 if middle else 0)
             for n, pieces in enumerate(cell):
-                self._place(
-                    pieces, x + CELL_PAD, top + n * line, width - 2 * CELL_PAD, align, size, line
-                )
+                self._place(pieces, x + CELL_PAD, top + n * line, width - 2 * CELL_PAD, align, size, line)
             x += width
         self.set_xy(self.l_margin, y + height)
 

@@ -20,10 +20,7 @@ def receipt_pdf(d: FormData) -> bytes:
             pdf.gap(1)
             pdf.grid(
                 ("TT", "Tên giấy tờ", "Số lượng"),
-                [
-                    (str(n), name, f"{copies:02d} bản")
-                    for n, (name, copies) in enumerate(d.documents, start=1)
-                ],
+                [(str(n), name, f"{copies:02d} bản") for n, (name, copies) in enumerate(d.documents, start=1)],
                 (10, 128, 32),
                 "CLC",
                 size=11,

@@ -16,11 +16,10 @@ def refusal_pdf(d: FormData) -> bytes:
         pdf.field("Nội dung yêu cầu giải quyết", d.procedure_name)
         pdf.gap(1)
         pdf.paragraph(
-            f"Qua xem xét, {d.agency_name} thông báo không tiếp nhận, giải quyết hồ sơ này "
-            "với lý do cụ thể như sau:",
+            f"Qua xem xét, {d.agency_name} thông báo không tiếp nhận, giải quyết hồ sơ này với lý do cụ thể như sau:",
             indent=8,
         )
-        pdf.runs([("B", d.reason or "...")], first=8, rest=8)
+        pdf.write_runs([("B", d.reason or "...")], first=8, rest=8)
         pdf.gap(1)
         pdf.paragraph("Xin thông báo để ông/bà được biết và thực hiện./.", indent=8)
         pdf.signatures(None, ("NGƯỜI TIẾP NHẬN HỒ SƠ", SIGN_HINT, d.officer_name))

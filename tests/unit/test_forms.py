@@ -133,9 +133,7 @@ def test_the_five_forms_are_registered() -> None:
 
 
 @pytest.mark.parametrize("name", list(FORMS))
-def test_each_form_is_an_a4_pdf_with_header_title_code_and_names(
-    rendered: dict[str, bytes], name: str
-) -> None:
+def test_each_form_is_an_a4_pdf_with_header_title_code_and_names(rendered: dict[str, bytes], name: str) -> None:
     pdf = rendered[name]
     assert pdf.startswith(b"%PDF-")
     assert len(PdfReader(BytesIO(pdf)).pages) == 1  # one dossier's form fits one sheet
@@ -189,9 +187,7 @@ def _zxingcpp():  # type: ignore[no-untyped-def]
 
 
 def test_lookup_url_joins_base_and_code() -> None:
-    assert lookup_url("http://127.0.0.1:8080/", CODE) == (
-        "http://127.0.0.1:8080/tra-cuu?ma=000.00.21.H57-261123-0001"
-    )
+    assert lookup_url("http://127.0.0.1:8080/", CODE) == ("http://127.0.0.1:8080/tra-cuu?ma=000.00.21.H57-261123-0001")
 
 
 def test_receipt_lists_documents_dates_and_both_signatories(rendered: dict[str, bytes]) -> None:
@@ -298,9 +294,7 @@ def test_naive_datetime_is_refused() -> None:
         receipt_pdf(replace(DATA, received_at=datetime(2026, 11, 23, 9, 30)))
 
 
-def test_missing_fonts_name_the_debian_package(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_missing_fonts_name_the_debian_package(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(form_fonts, "FONT_DIRS", (tmp_path,))
     monkeypatch.setattr(form_fonts, "_files", None)
     with pytest.raises(FontsMissing, match="fonts-dejavu-core"):
