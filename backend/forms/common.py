@@ -13,6 +13,12 @@ def start(d: FormData, title: str, subtitle: str = "") -> FormPdf:
     """National header, the form's title, then the dossier code with its QR."""
     pdf = new_form(d.code, d.agency_parent, d.agency_name, d.place, vn_date(d.issued_at))
     try:
+        # Document properties: viewers show the title; a fixed date keeps output reproducible.
+        pdf.set_title(f"{title.capitalize()} - {d.code}")
+        pdf.set_author(d.agency_name)
+        pdf.set_lang("vi")
+        if d.issued_at is not None:
+            pdf.set_creation_date(d.issued_at)
         pdf.form_title(title, subtitle)
         pdf.code_block(d.code, d.lookup_base_url)
     except BaseException:

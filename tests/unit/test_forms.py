@@ -299,3 +299,11 @@ def test_missing_fonts_name_the_debian_package(monkeypatch: pytest.MonkeyPatch, 
     monkeypatch.setattr(form_fonts, "_files", None)
     with pytest.raises(FontsMissing, match="fonts-dejavu-core"):
         receipt_pdf(DATA)
+
+
+def test_same_data_gives_the_same_bytes_and_a_titled_document() -> None:
+    pdf = refusal_pdf(DATA)
+    assert pdf == refusal_pdf(DATA)
+    metadata = PdfReader(BytesIO(pdf)).metadata
+    assert metadata is not None
+    assert metadata.title == f"Phiếu từ chối tiếp nhận giải quyết hồ sơ - {CODE}"
