@@ -192,10 +192,11 @@ class FormPdf(FPDF):
         right_x, right_w = self.l_margin + left_w + 4, self.epw - left_w - 4
 
         self.set_y(top)
-        parent = nfc(parent).upper()
-        # Shrink a little rather than leave one word of the parent agency on a line of its own.
-        parent_pt = max(9.5, self._fit(parent, "", 11, left_w))
-        self.write_runs([("", parent)], size=parent_pt, width=left_w, align="C", line=5.4)
+        parent = nfc(parent).strip().upper()
+        if parent:  # a provincial agency may have no parent line to print
+            # Shrink a little rather than leave one word of the parent agency on a line alone.
+            parent_pt = max(9.5, self._fit(parent, "", 11, left_w))
+            self.write_runs([("", parent)], size=parent_pt, width=left_w, align="C", line=5.4)
         self.write_runs([("B", nfc(agency).upper())], size=11, width=left_w, align="C", line=5.4)
         self._rule(self.l_margin + left_w / 2, self.get_y() + 0.8, 28)
         left_bottom = self.get_y() + 2

@@ -307,3 +307,8 @@ def test_same_data_gives_the_same_bytes_and_a_titled_document() -> None:
     metadata = PdfReader(BytesIO(pdf)).metadata
     assert metadata is not None
     assert metadata.title == f"Phiếu từ chối tiếp nhận giải quyết hồ sơ - {CODE}"
+
+
+def test_an_agency_without_parent_still_heads_the_form() -> None:
+    text = text_of(receipt_pdf(replace(DATA, agency_parent="")))
+    assert text.startswith("UBND XÃ HÒA THÀNH CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM")
