@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from backend.db.models import Agency, Attachment, Dossier, HistoryEntry, Officer, OutboxMessage
@@ -52,7 +53,7 @@ async def form_pdf(ctx: Any, dossier_id: int, form: str, payload: dict[str, Any]
 
     d = await Dossier.get(id=dossier_id)
     data = await form_data(ctx, d, payload or {})
-    return forms.FORMS[form](data)
+    return await asyncio.to_thread(forms.FORMS[form], data)  # ~45 ms of CPU: off the loop
 
 
 async def form_data(ctx: Any, d: Dossier, payload: dict[str, Any]) -> Any:
