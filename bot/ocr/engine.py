@@ -54,6 +54,10 @@ class OcrEngine(Protocol):
         """Text and confidence of one cropped line."""
         ...
 
+    def read_words(self, gray: np.ndarray) -> list[Word]:
+        """Words of one cropped line, boxes in crop coordinates."""
+        ...
+
 
 class TesseractOcr:
     """tesserocr bound to one lazily created API per process (the API is not thread-safe)."""
@@ -78,6 +82,71 @@ class TesseractOcr:
             api = self._get()
             api.SetPageSegMode(tesserocr.PSM.SINGLE_BLOCK)
             api.SetImage(Image.fromarray(gray))
+            return self._lines(api)
+
+    def read_words(self, gray: np.ndarray) -> list[Word]:
+        import tesserocr
+
+        with self._lock:
+            api = self._get()
+            # raw line mode: single-line mode returns nothing on some tight crops
+            api.SetPageSegMode(tesserocr.PSM.RAW_LINE)
+            api.SetImage(Image.fromarray(gray))
+            return [w for ln in self._lines(api) for w in ln.words]
+
+    @staticmethod
+    def _lines(api) -> list[Line]:  # type: ignore[no-untyped-def]
+        import tesserocr
+
+    def read_line(self, gray: np.ndarray) -> tuple[str, float]:
+        """Text and confidence of one cropped line."""
+        ...
+
+    def read_words(self, gray: np.ndarray) -> list[Word]:
+        """Words of one cropped line, boxes in crop coordinates."""
+        ...
+
+
+class TesseractOcr:
+    """tesserocr bound to one lazily created API per process (the API is not thread-safe)."""
+
+    def __init__(self, lang: str = "vie", tessdata: str = TESSDATA) -> None:
+        self._lang, self._path = lang, tessdata
+        self._api: object | None = None
+        self._lock = threading.Lock()
+
+    def _get(self):  # type: ignore[no-untyped-def]
+        import tesserocr
+
+        if self._api is None:
+            self._api = tesserocr.PyTessBaseAPI(path=self._path, lang=self._lang,
+                                                psm=tesserocr.PSM.SINGLE_BLOCK)
+        return self._api
+
+    def read_page(self, gray: np.ndarray) -> list[Line]:
+        import tesserocr
+
+        with self._lock:
+            api = self._get()
+            api.SetPageSegMode(tesserocr.PSM.SINGLE_BLOCK)
+            api.SetImage(Image.fromarray(gray))
+            return self._lines(api)
+
+    def read_words(self, gray: np.ndarray) -> list[Word]:
+        import tesserocr
+
+        with self._lock:
+            api = self._get()
+            # raw line mode: single-line mode returns nothing on some tight crops
+            api.SetPageSegMode(tesserocr.PSM.RAW_LINE)
+            api.SetImage(Image.fromarray(gray))
+            return [w for ln in self._lines(api) for w in ln.words]
+
+    @staticmethod
+    def _lines(api) -> list[Line]:  # type: ignore[no-untyped-def]
+        import tesserocr
+
+        if True:
             api.Recognize()
             it = api.GetIterator()
             lines: list[Line] = []

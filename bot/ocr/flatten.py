@@ -146,36 +146,51 @@ def x_height(gray: np.ndarray) -> float:
 
 
 def remove_leaders(gray: np.ndarray) -> np.ndarray:
-    """Erase dotted leaders (dòng chấm …): runs of ≥5 small blobs on one baseline."""
+    """Erase dotted leaders (dòng chấm …), also when blur has merged the dots into dashes:
+    flat blobs in a row with no letter just above or below them (tone marks have one)."""
     _, bw = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
     n, labels, stats, cent = cv2.connectedComponentsWithStats(bw, connectivity=8)
     if n < 6:
         return gray
-    hs = stats[:, cv2.CC_STAT_HEIGHT]
-    ws = stats[:, cv2.CC_STAT_WIDTH]
     xh = x_height(gray) or 20.0
-    small = np.where((hs <= 0.45 * xh) & (ws <= 0.6 * xh) & (hs >= 1))[0]
-    small = small[small > 0]
-    if len(small) < 5:
+    x, y = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_TOP]
+    w, h = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
+    flat = (h <= 0.4 * xh) & (h >= 1)
+    flat[0] = False
+    big = (h > 0.5 * xh) & (h < 4 * xh)
+    big[0] = False
+    # where letters are, stretched up and down by half a letter: tone marks live there
+    letters = np.isin(labels, np.where(big)[0]).astype(np.uint8)
+    reach = max(3, int(0.55 * xh))
+    letters = cv2.dilate(letters, np.ones((2 * reach + 1, 1), np.uint8))
+    cx = np.clip(cent[:, 0].astype(int), 0, gray.shape[1] - 1)
+    cy = np.clip(cent[:, 1].astype(int), 0, gray.shape[0] - 1)
+    cand = np.where(flat & (letters[cy, cx] == 0))[0]
+    if len(cand) == 0:
         return gray
-    order = small[np.lexsort((cent[small, 0], np.round(cent[small, 1] / max(2.0, xh / 4))))]
+    row = np.round(cent[cand, 1] / max(2.0, xh / 3)).astype(int)
+    order = cand[np.lexsort((x[cand], row))]
     erase: list[int] = []
-    run = [order[0]]
+    run = [int(order[0])]
+
+    def flush(r: list[int]) -> None:
+        extent = max(x[i] + w[i] for i in r) - min(x[i] for i in r)
+        if (len(r) >= 3 and extent >= 1.5 * xh) or extent >= 2.5 * xh:
+            erase.extend(r)
+
     for a, b in zip(order[:-1], order[1:], strict=True):
-        same_row = abs(cent[a, 1] - cent[b, 1]) <= max(2.0, xh / 5)
-        gap = cent[b, 0] - cent[a, 0]
-        if same_row and 0 < gap <= 1.1 * xh:
-            run.append(b)
+        same_row = abs(cent[a, 1] - cent[b, 1]) <= max(2.0, xh / 4)
+        gap = x[b] - (x[a] + w[a])
+        if same_row and -0.3 * xh <= gap <= 0.9 * xh:
+            run.append(int(b))
         else:
-            if len(run) >= 5:
-                erase.extend(run)
-            run = [b]
-    if len(run) >= 5:
-        erase.extend(run)
+            flush(run)
+            run = [int(b)]
+    flush(run)
     if not erase:
         return gray
     mask = np.isin(labels, np.array(erase))
-    mask = cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    mask = cv2.dilate(mask.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
     out = gray.copy()
     out[mask] = 255
     return out

@@ -223,8 +223,27 @@ def parse_nationality(text: str) -> Scored | None:
 _COMMUNE = ("xa", "phuong", "thi tran")
 _DISTRICT = ("huyen", "thi xa", "thanh pho", "quan")
 _PROVINCE = ("tinh", "thanh pho")
-_SPLIT_AT = re.compile(r"\s+(?=(?:xã|phường|thị trấn|huyện|thị xã|quận|tỉnh|thành phố)\s)",
-                       re.IGNORECASE)
+_UNIT_START = ("xa", "phuong", "thi tran", "huyen", "thi xa", "quan", "tinh", "thanh pho")
+
+
+def _split_units(part: str) -> list[str]:
+    """'Xã A Huyện B' → ['Xã A', 'Huyện B'] when OCR lost the comma ('Thị xã' stays whole)."""
+    words = part.split()
+    out: list[list[str]] = [[]]
+    lexicon = vocab.syllable_lexicon()
+    for i, w in enumerate(words):
+        f = fold(w)
+        two = fold(" ".join(words[i:i + 2]))
+        exact = nfc(w).lower() in ("xã", "phường", "huyện", "quận", "tỉnh")
+        # 'Tịnh' in 'Phường An Tịnh' folds like 'Tỉnh': a known other syllable is no keyword
+        starts = exact or (f in ("xa", "phuong", "huyen", "quan", "tinh")
+                           and nfc(w) not in lexicon) or two in ("thi tran", "thi xa",
+                                                                  "thanh pho")
+        prev = fold(words[i - 1]) if i else ""
+        if starts and out[-1] and prev not in ("thi", "thanh"):
+            out.append([])
+        out[-1].append(w)
+    return [" ".join(p) for p in out if p]
 
 
 def _parts(text: str) -> list[str]:
@@ -234,7 +253,7 @@ def _parts(text: str) -> list[str]:
     parts = [p.strip(" ,.-") for p in t.split(",")]
     out: list[str] = []
     for p in parts:
-        out.extend(x.strip() for x in _SPLIT_AT.split(p) if x.strip())
+        out.extend(x.strip() for x in _split_units(p) if x.strip())
     return [re.sub(r"\s+", " ", p) for p in out if p]
 
 
@@ -317,7 +336,9 @@ def fix_free_text(part: str) -> tuple[str, float]:
     scores: list[float] = [1.0]
     for i, w in enumerate(words):
         f = fold(w)
-        if f in _LOCAL_WORDS and (i == 0 or f in ("pho", "duong", "nha")):
+        after_number = i > 0 and any(c.isdigit() for c in words[i - 1])
+        if f in _LOCAL_WORDS and (i == 0 or f in ("pho", "nha") or
+                                  (f == "duong" and after_number)):
             out.append(_LOCAL_WORDS[f])
             continue
         if any(c.isdigit() for c in w):

@@ -12,6 +12,7 @@ from .engine import Line, OcrEngine, default_engine
 from .fields import Extracted, birth_certificate, death_notice, id_card
 from .flatten import Page, flatten
 from .image import load_rgb
+from .layout import read_lines
 from .qr import decode_qr_array, parse_card_qr
 
 log = logging.getLogger(__name__)
@@ -49,14 +50,8 @@ def is_card(page: Page) -> bool:
 
 
 def ocr_lines(page: Page, engine: OcrEngine) -> list[Line]:
-    """Whole page in one block, or for a card: the text right of the photo, then below it."""
-    g = page.gray
-    if not is_card(page):
-        return engine.read_page(g)
-    h, w = g.shape
-    right = engine.read_page(g[:, int(0.225 * w):])
-    left = engine.read_page(g[int(0.6 * h):, : int(0.26 * w)])
-    return right + left
+    """Text segments of the page in reading order, each read as a line crop."""
+    return read_lines(page.gray, engine)
 
 
 def has_text(page: Page) -> bool:

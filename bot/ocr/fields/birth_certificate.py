@@ -22,7 +22,7 @@ LABELS = (
                                "noi thuong tru", "noi dang ky thuong tru"), multiline=True),
     Label("ethnicity", ("dan toc",)),
     Label("child_birth_datetime", ("da sinh con vao luc", "sinh con vao luc", "sinh luc")),
-    Label("birth_place", ("tai:", "noi sinh"), at_start=True, multiline=True),
+    Label("birth_place", ("tai", "noi sinh"), at_start=True, multiline=True),
     Label("child_count", ("so con trong lan sinh", "so con sinh ra")),
     Label("child_sex", ("gioi tinh cua con", "gioi tinh")),
     Label("child_weight_grams", ("can nang", "trong luong")),

@@ -111,23 +111,55 @@ def read_labelled(lines: list[Line], labels: tuple[Label, ...]) -> dict[str, Raw
             value = clean(line.text[h.end:end])
             conf = _span_conf(line, h.end, end)
             used = i
+            if len(value) < 2 and j + 1 == len(line_hits):
+                k = right_of(lines, i)
+                if k is not None and not hits[k]:
+                    value, conf, used = clean(lines[k].text), lines[k].conf, k
             if (h.label.below and len(value) < 3) or h.label.multiline:
-                k = i + 1
-                while k < len(lines) and not hits[k] and \
-                        not any(s in folded[k] for s in STOP_WORDS):
+                prev = used
+                for _ in range(3 if h.label.multiline else 1):
+                    k = below(lines, prev)
+                    if k is None or hits[k] or any(s in folded[k] for s in STOP_WORDS):
+                        break
                     extra = clean(lines[k].text)
                     if extra:
-                        value = f"{value}, {extra}" if value and h.label.multiline else \
-                            (extra if not value else f"{value} {extra}")
+                        value = f"{value} {extra}" if value else extra
                         conf = min(conf, lines[k].conf) if conf else lines[k].conf
                         used = k
-                    if not h.label.multiline:
-                        break
-                    k += 1
-                    if k - i > 3:
-                        break
+                    prev = k
             out[h.label.field] = Raw(value, conf, used)
     return out
+
+
+def right_of(lines: list[Line], i: int) -> int | None:
+    """The next segment on the same row (leaders erased leave a gap before the value)."""
+    x0, y0, x1, y1 = lines[i].box
+    height = max(1, y1 - y0)
+    best: tuple[int, int] | None = None
+    for k, ln in enumerate(lines):
+        a0, b0, a1, b1 = ln.box
+        overlap = min(y1, b1) - max(y0, b0)
+        if k == i or a0 < x1 - height or a0 > x1 + 25 * height or overlap < 0.5 * height:
+            continue
+        if best is None or a0 < best[0]:
+            best = (a0, k)
+    return None if best is None else best[1]
+
+
+def below(lines: list[Line], i: int) -> int | None:
+    """The line just under line i that overlaps it horizontally (the value's next row)."""
+    x0, y0, x1, y1 = lines[i].box
+    height = max(1, y1 - y0)
+    best: tuple[int, int] | None = None
+    for k, ln in enumerate(lines):
+        a0, b0, a1, b1 = ln.box
+        if b0 <= y0 + height * 0.5 or b0 > y1 + 2.5 * height:
+            continue
+        if a1 < x0 or a0 > x1:
+            continue
+        if best is None or b0 < best[0]:
+            best = (b0, k)
+    return None if best is None else best[1]
 
 
 def find_pattern(lines: list[Line], pattern: re.Pattern[str]) -> list[tuple[str, float, int]]:
