@@ -1,0 +1,168 @@
+"""The channel-neutral conversation engine (bộ máy hội thoại).
+
+One turn: take the user's lock, skip an event already handled, load the stored conversation,
+route to a step function, save the state (with the event id, in one transaction, guarded by
+the row's version), and only then send the replies. A typed error from a step becomes a
+reply here, in one place. State lives in the database, so a restart or a second worker
+loses nothing; the per-user lock keeps two updates of one user in order in this process,
+the version column catches the rare race between processes (the turn is run again on the
+fresh state).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Protocol
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from backend.db.models import ConversationState, ProcessedEvent
+from backend.domain.messages import Attachment, Conversation, DeliveryError, Inbound, Outbound, Text
+from backend.domain.workflow import WorkflowError
+from backend.services import citizens
+from backend.services.context import ServiceContext
+from backend.services.errors import ServiceError
+from bot import texts
+from bot.handlers import route
+from bot.handlers.base import MAX_FILE_BYTES, ChatError, Fetch, Services
+
+__all__ = ["ChatError", "Engine", "Services"]
+
+log = logging.getLogger(__name__)
+
+EVENT_RETENTION = timedelta(days=7)
+SEND_RETRIES = 2
+
+
+class ChannelSender(Protocol):
+    async def send(self, user_id: str, message: Outbound) -> None: ...
+
+
+@dataclass
+class _Channel:
+    sender: ChannelSender
+    fetch: Fetch
+
+
+class Engine:
+    """Entry point for every channel: ``await engine.handle(inbound)``."""
+
+    def __init__(self, ctx: ServiceContext, *, ocr: Any | None = None,
+                 changed: Callable[[], None] = lambda: None,
+                 max_file_bytes: int = MAX_FILE_BYTES) -> None:
+        self.ctx = ctx
+        self.ocr = ocr
+        self.changed = changed
+        self.max_file_bytes = max_file_bytes
+        self.channels: dict[str, _Channel] = {}
+        self._locks: dict[tuple[str, str], tuple[asyncio.Lock, int]] = {}
+        self._turns = 0
+
+    def register(self, channel: str, sender: ChannelSender, fetch: Fetch) -> None:
+        """A channel adapter offers its sender (replies) and its file downloader."""
+        self.channels[channel] = _Channel(sender, fetch)
+
+    async def handle(self, inbound: Inbound) -> None:
+        """Handle one user event; replies are sent before the next event of that user."""
+        key = (inbound.channel, inbound.user_id)
+        lock, users = self._locks.get(key) or (asyncio.Lock(), 0)
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:  # taken before any await: updates of one user stay in order
+                replies = await self._turn(inbound)
+                await self._send(inbound, replies)
+        finally:
+            lock, users = self._locks[key]
+            if users <= 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+    async def _turn(self, inbound: Inbound) -> list[Outbound]:
+        if await ProcessedEvent.exists(channel=inbound.channel, event_id=inbound.event_id):
+            return []  # a webhook retried, or an update seen twice
+        ident = await citizens.identify(self.ctx, inbound.channel, inbound.user_id,
+                                        inbound.display_name or "")
+        channel = self.channels.get(inbound.channel)
+        svc = Services(
+            ctx=self.ctx, ocr=self.ocr, fetch=channel.fetch if channel else _no_fetch,
+            changed=self.changed, channel=inbound.channel, user_id=inbound.user_id,
+            identity_id=ident.id, citizen_id=ident.citizen_id,  # type: ignore[attr-defined]
+            max_file_bytes=self.max_file_bytes,
+        )
+        for _ in range(3):
+            row, _created = await ConversationState.get_or_create(
+                channel=inbound.channel, user_id=inbound.user_id, defaults={"step": "menu", "data": {}})
+            conv = Conversation(inbound.channel, inbound.user_id, row.step, copy.deepcopy(row.data))
+            replies = await self._run_step(inbound, conv, svc)
+            try:
+                if await self._save(row, conv, inbound):
+                    break
+            except IntegrityError:  # the same event handled by another worker just now
+                return []
+            log.info("conversation on %s changed under us; running the turn again", inbound.channel)
+        else:
+            return [Text(texts.BUSY)]
+        self._turns += 1
+        if self._turns % 1000 == 0:
+            await ProcessedEvent.filter(created_at__lt=self.ctx.clock.now() - EVENT_RETENTION).delete()
+        return replies
+
+    async def _run_step(self, inbound: Inbound, conv: Conversation, svc: Services) -> list[Outbound]:
+        """Route to the step; a typed error becomes the reply and leaves the state as it was."""
+        before_step, before_data = conv.step, copy.deepcopy(conv.data)
+        try:
+            replies, next_step = await route(inbound, conv, svc)
+            conv.step = next_step
+            return replies
+        except (ChatError, ServiceError, WorkflowError) as exc:
+            conv.step, conv.data = before_step, before_data
+            return [Text(str(exc))]
+        except Exception:  # a bug must not kill the chat: log, answer, keep the old state
+            log.exception("step %s failed", before_step)
+            conv.step, conv.data = before_step, before_data
+            return [Text(texts.BUSY)]
+
+    async def _save(self, row: ConversationState, conv: Conversation, inbound: Inbound) -> bool:
+        """Record the event and the new state together; False when the row moved on meanwhile."""
+        try:
+            async with in_transaction() as conn:
+                await ProcessedEvent.create(channel=inbound.channel, event_id=inbound.event_id,
+                                            using_db=conn)
+                n = await ConversationState.filter(id=row.id, version=row.version).using_db(conn).update(
+                    step=conv.step, data=conv.data, version=row.version + 1,
+                    updated_at=self.ctx.clock.now())
+                if n != 1:
+                    raise _Retry
+        except _Retry:
+            return False
+        return True
+
+    async def _send(self, inbound: Inbound, replies: list[Outbound]) -> None:
+        channel = self.channels.get(inbound.channel)
+        if channel is None or not replies:
+            return
+        for message in replies:
+            for attempt in range(SEND_RETRIES + 1):
+                try:
+                    await channel.sender.send(inbound.user_id, message)
+                    break
+                except DeliveryError as exc:
+                    if not exc.retryable or attempt == SEND_RETRIES:
+                        log.warning("reply not delivered on %s: %s", inbound.channel, exc.reason)
+                        return
+                    await asyncio.sleep(min(exc.retry_after or 0.5 * (attempt + 1), 5.0))
+
+
+class _Retry(Exception):
+    pass
+
+
+async def _no_fetch(att: Attachment) -> bytes:
+    raise ChatError(texts.FETCH_FAILED)
