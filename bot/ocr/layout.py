@@ -10,6 +10,7 @@ from .engine import Line, OcrEngine, Word
 from .flatten import x_height
 
 Box = tuple[int, int, int, int]   # x0, y0, x1, y1
+MAX_SEGMENTS = 80                 # our documents have fewer; a noisy photo has hundreds
 
 
 def enhance(gray: np.ndarray) -> np.ndarray:
@@ -97,7 +98,7 @@ def read_lines(gray: np.ndarray, engine: OcrEngine) -> list[Line]:
     h, w = img.shape
     lines: list[Line] = []
     pad = max(2, int(0.2 * xh))
-    for x0, y0, x1, y1 in segment(img, xh):
+    for x0, y0, x1, y1 in segment(img, xh)[:MAX_SEGMENTS]:
         cx0, cy0 = max(0, x0 - pad), max(0, y0 - pad)
         crop = img[cy0:min(h, y1 + pad), cx0:min(w, x1 + pad)]
         crop = cv2.copyMakeBorder(crop, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=255)
