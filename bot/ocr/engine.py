@@ -94,90 +94,39 @@ class TesseractOcr:
             api.SetImage(Image.fromarray(gray))
             return [w for ln in self._lines(api) for w in ln.words]
 
-    @staticmethod
-    def _lines(api) -> list[Line]:  # type: ignore[no-untyped-def]
-        import tesserocr
-
     def read_line(self, gray: np.ndarray) -> tuple[str, float]:
-        """Text and confidence of one cropped line."""
-        ...
-
-    def read_words(self, gray: np.ndarray) -> list[Word]:
-        """Words of one cropped line, boxes in crop coordinates."""
-        ...
-
-
-class TesseractOcr:
-    """tesserocr bound to one lazily created API per process (the API is not thread-safe)."""
-
-    def __init__(self, lang: str = "vie", tessdata: str = TESSDATA) -> None:
-        self._lang, self._path = lang, tessdata
-        self._api: object | None = None
-        self._lock = threading.Lock()
-
-    def _get(self):  # type: ignore[no-untyped-def]
-        import tesserocr
-
-        if self._api is None:
-            self._api = tesserocr.PyTessBaseAPI(path=self._path, lang=self._lang,
-                                                psm=tesserocr.PSM.SINGLE_BLOCK)
-        return self._api
-
-    def read_page(self, gray: np.ndarray) -> list[Line]:
-        import tesserocr
-
-        with self._lock:
-            api = self._get()
-            api.SetPageSegMode(tesserocr.PSM.SINGLE_BLOCK)
-            api.SetImage(Image.fromarray(gray))
-            return self._lines(api)
-
-    def read_words(self, gray: np.ndarray) -> list[Word]:
-        import tesserocr
-
-        with self._lock:
-            api = self._get()
-            # raw line mode: single-line mode returns nothing on some tight crops
-            api.SetPageSegMode(tesserocr.PSM.RAW_LINE)
-            api.SetImage(Image.fromarray(gray))
-            return [w for ln in self._lines(api) for w in ln.words]
+        words = self.read_words(gray)
+        if not words:
+            return "", 0.0
+        return " ".join(w.text for w in words), sum(w.conf for w in words) / len(words)
 
     @staticmethod
     def _lines(api) -> list[Line]:  # type: ignore[no-untyped-def]
         import tesserocr
 
-        if True:
-            api.Recognize()
-            it = api.GetIterator()
-            lines: list[Line] = []
-            cur: list[Word] = []
-            level = tesserocr.RIL.WORD
-            if it is None:
-                return []
-            while True:
-                if it.IsAtBeginningOf(tesserocr.RIL.TEXTLINE) and cur:
-                    lines.append(Line(tuple(cur)))
-                    cur = []
-                text = it.GetUTF8Text(level)
-                if text and text.strip():
-                    box = it.BoundingBox(level)
-                    cur.append(Word(unicodedata.normalize("NFC", text.strip()),
-                                    it.Confidence(level) / 100.0, box))
-                if not it.Next(level):
-                    break
-            if cur:
+        api.Recognize()
+        it = api.GetIterator()
+        if it is None:
+            return []
+        lines: list[Line] = []
+        cur: list[Word] = []
+        level = tesserocr.RIL.WORD
+        while True:
+            if it.IsAtBeginningOf(tesserocr.RIL.TEXTLINE) and cur:
                 lines.append(Line(tuple(cur)))
-            return lines
-
-    def read_line(self, gray: np.ndarray) -> tuple[str, float]:
-        import tesserocr
-
-        with self._lock:
-            api = self._get()
-            api.SetPageSegMode(tesserocr.PSM.SINGLE_LINE)
-            api.SetImage(Image.fromarray(gray))
-            text = unicodedata.normalize("NFC", api.GetUTF8Text().strip())
-            return text, api.MeanTextConf() / 100.0
+                cur = []
+            try:
+                text = it.GetUTF8Text(level)
+            except RuntimeError:       # an empty word in a noisy crop
+                text = ""
+            if text and text.strip():
+                cur.append(Word(unicodedata.normalize("NFC", text.strip()),
+                                it.Confidence(level) / 100.0, it.BoundingBox(level)))
+            if not it.Next(level):
+                break
+        if cur:
+            lines.append(Line(tuple(cur)))
+        return lines
 
 
 _default: TesseractOcr | None = None

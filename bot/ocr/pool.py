@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -23,7 +24,9 @@ class OcrFailed(Exception):
 
 
 def _warm_up() -> None:
-    """Load Tesseract and the unit lists once per worker, not in the first citizen's job."""
+    """Load Tesseract and the unit lists once per worker, not in the first citizen's job;
+    one thread per worker (Tesseract's OpenMP would fight the other workers for cores)."""
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
     from .engine import default_engine
     from .vocab import admin_units, health_facilities, syllable_lexicon
 
