@@ -1,20 +1,79 @@
-"""Start the chat channels inside the aiohttp app and register their senders."""
+"""Start the chat channels inside the aiohttp app and register their senders.
+
+Called from the app's startup (``backend.web.app._channels``): the OCR reader when it is
+installed, the conversation engine, the web chat always, Telegram when a token is set. Each
+channel's sender goes to the dispatcher too, so notifications leave by the same adapter.
+Routes are added here, during startup, before aiohttp freezes the router.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
+
+from bot.channels.webchat import WebChat
+from bot.engine import Engine
 
 if TYPE_CHECKING:
     from backend.web.app import Runtime
 
+log = logging.getLogger(__name__)
+
+
+def _ocr_reader(rt: Runtime) -> tuple[Any | None, bool]:
+    """The runtime's reader (tests may set one), else a new OcrReader; (reader, ours)."""
+    if rt.ocr is not None:
+        return rt.ocr, False
+    if rt.settings.ocr_workers <= 0:
+        return None, False
+    try:
+        from bot.ocr import OcrReader
+    except ImportError:  # OCR not installed: photos are kept as plain attachments
+        log.warning("bot.ocr is not available: photos are stored without reading them")
+        return None, False
+    return OcrReader(rt.settings.ocr_workers), True
+
 
 async def start_channels(app: web.Application, rt: Runtime) -> Callable[[], Awaitable[None]]:
     """Start every configured channel; returns the coroutine function that stops them."""
+    ocr, own_ocr = _ocr_reader(rt)
+    rt.ocr = ocr
+    engine = Engine(rt.ctx, ocr=ocr, changed=rt.changed)
+    rt.extras["engine"] = engine
+
+    webchat = WebChat(engine.handle, secure_cookie=rt.settings.base_url.startswith("https://"))
+    webchat.setup(app)
+    _register(rt, engine, "webchat", webchat, webchat.fetch)
+
+    telegram = None
+    if rt.settings.telegram.enabled:
+        from bot.channels.telegram import WEBHOOK_PATH, TelegramChannel
+
+        tg = rt.settings.telegram
+        webhook_url = f"{rt.settings.base_url.rstrip('/')}{WEBHOOK_PATH}" if rt.settings.public_url else ""
+        # ``telegram_options``: pacing and pool overrides set by tests and the benchmark.
+        telegram = TelegramChannel(tg, engine.handle, webhook_url=webhook_url,
+                                   **rt.extras.get("telegram_options", {}))
+        if not telegram.polling:
+            app.router.add_post(WEBHOOK_PATH, telegram.webhook)
+        await telegram.start()
+        _register(rt, engine, "telegram", telegram, telegram.fetch)
+        rt.extras["telegram"] = telegram
+        log.info("telegram started (%s)", tg.mode)
 
     async def stop() -> None:
-        return None
+        if telegram is not None:
+            await telegram.stop()
+        if own_ocr and ocr is not None:
+            await ocr.close()
 
     return stop
+
+
+def _register(rt: Runtime, engine: Engine, name: str, sender: Any, fetch: Any) -> None:
+    engine.register(name, sender, fetch)
+    rt.senders[name] = sender
+    rt.dispatcher.senders[name] = sender
