@@ -120,7 +120,8 @@ class FakeBotApi:
         self._paths: dict[str, StoredFile] = {}
         self._bots: dict[str, _Bot] = {}
         self._faults: dict[str, deque[ApiError]] = defaultdict(deque)
-        self._waiters: list[tuple[Predicate, str | None, asyncio.Future[SentMessage]]] = []
+        # Waiters indexed by chat (None: any chat), so recording a message only looks at its own chat's.
+        self._waiters: dict[str | None, list[tuple[Predicate, asyncio.Future[SentMessage]]]] = defaultdict(list)
         self._ids = itertools.count(1)
         self._callback_ids = itertools.count(1)
         self._closing = asyncio.Event()
@@ -411,16 +412,19 @@ class FakeBotApi:
                 if predicate(message):
                     return message
         future: asyncio.Future[SentMessage] = asyncio.get_running_loop().create_future()
-        entry = (predicate, key, future)
-        self._waiters.append(entry)
+        entry = (predicate, future)
+        self._waiters[key].append(entry)
         try:
             return await asyncio.wait_for(future, timeout)
         except TimeoutError:
             recent = [(m.method, m.chat_id, m.text or m.caption) for m in (self.sent[-5:])]
             raise TimeoutError(f"no matching message within {timeout}s; last sent: {recent}") from None
         finally:
-            if entry in self._waiters:
-                self._waiters.remove(entry)
+            waiting = self._waiters.get(key)
+            if waiting is not None and entry in waiting:
+                waiting.remove(entry)
+                if not waiting:
+                    del self._waiters[key]
 
     # ---- server side -----------------------------------------------------------------------
 
@@ -697,8 +701,8 @@ class FakeBotApi:
         self.sent.append(record)
         key = str(record.chat_id)
         self._by_chat[key].append(record)
-        for predicate, chat, future in list(self._waiters):
-            if future.done() or (chat is not None and chat != key):
+        for predicate, future in [*self._waiters.get(key, ()), *self._waiters.get(None, ())]:
+            if future.done():
                 continue
             try:
                 if predicate(record):
