@@ -9,6 +9,7 @@ import os
 from collections.abc import AsyncIterator
 
 import pytest
+from aiohttp import ClientSession, web
 from PIL import Image
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, Forbidden, RetryAfter
@@ -183,3 +184,34 @@ async def test_webhook_info_and_update_for_webhook(api: FakeBotApi) -> None:
         assert Update.de_json(update, bot).message.text == "qua webhook"
         await bot.delete_webhook()
         assert (await bot.get_updates(timeout=0))[0].update_id == update["update_id"]
+
+
+async def test_webhook_mode_inside_our_own_aiohttp_app(api: FakeBotApi) -> None:
+    """PTB without its updater; our aiohttp view checks the secret header and feeds update_queue."""
+    application = ApplicationBuilder().token(api.token).base_url(f"{api.url}/bot").updater(None).build()
+    application.add_handler(MessageHandler(filters.TEXT, _echo))
+
+    async def view(request: web.Request) -> web.Response:
+        if request.headers.get("X-Telegram-Bot-Api-Secret-Token") != "s3cret":
+            return web.Response(status=403)
+        await application.update_queue.put(Update.de_json(await request.json(), application.bot))
+        return web.Response()
+
+    web_app = web.Application()
+    web_app.router.add_post("/tg", view)
+    runner = web.AppRunner(web_app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    hook = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/tg"
+    async with application:
+        await application.start()
+        await application.bot.set_webhook(hook, secret_token="s3cret")
+        assert await api.deliver(api.push_text(CHAT, "qua webhook")) == 200
+        reply = await api.wait_for(lambda m: m.method == "sendMessage", chat_id=CHAT)
+        assert reply.text == "Bạn vừa gõ: qua webhook"
+        async with ClientSession() as session:  # a caller without the secret is refused
+            async with session.post(hook, json=api.push_text(CHAT, "giả")) as resp:
+                assert resp.status == 403
+        await application.stop()
+    await runner.cleanup()

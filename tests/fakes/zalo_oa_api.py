@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import web
+from aiohttp import ClientSession, ClientTimeout, web
 
 JSON = dict[str, Any]
 Predicate = Callable[["ZaloSent"], bool]
@@ -100,7 +100,7 @@ class FakeZaloOa:
         self._faults: dict[str | None, deque[tuple[int, str]]] = defaultdict(deque)
         self._expire_next_uploads = 0
         self._files: dict[str, tuple[bytes, str]] = {}
-        self._waiters: list[tuple[Predicate, str | None, asyncio.Future[ZaloSent]]] = []
+        self._waiters: dict[str | None, list[tuple[Predicate, asyncio.Future[ZaloSent]]]] = defaultdict(list)
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self._issue_pair()
@@ -200,16 +200,19 @@ class FakeZaloOa:
                 if predicate(message):
                     return message
         future: asyncio.Future[ZaloSent] = asyncio.get_running_loop().create_future()
-        entry = (predicate, key, future)
-        self._waiters.append(entry)
+        entry = (predicate, future)
+        self._waiters[key].append(entry)
         try:
             return await asyncio.wait_for(future, timeout)
         except TimeoutError:
             recent = [(m.recipient, m.text) for m in self.sent[-5:]]
             raise TimeoutError(f"no matching Zalo message within {timeout}s; last sent: {recent}") from None
         finally:
-            if entry in self._waiters:
-                self._waiters.remove(entry)
+            waiting = self._waiters.get(key)
+            if waiting is not None and entry in waiting:
+                waiting.remove(entry)
+                if not waiting:
+                    del self._waiters[key]
 
     def sign(self, raw_body: bytes, secret: str | None = None) -> str:
         """The X-ZEvent-Signature value: mac=sha256(app_id + body + timestamp + OA secret key)."""
@@ -233,6 +236,13 @@ class FakeZaloOa:
         raw = json.dumps(body, ensure_ascii=False).encode()
         signature = self.sign(raw, "forged-" + secrets.token_hex(4) if forged else None)
         return raw, {"Content-Type": "application/json", "X-ZEvent-Signature": signature}
+
+    async def deliver(self, url: str, raw_body: bytes, headers: dict[str, str]) -> int:
+        """POST a webhook call (from make_webhook) to our endpoint like Zalo does; returns the HTTP status."""
+        async with ClientSession(timeout=ClientTimeout(total=10)) as session:
+            async with session.post(url, data=raw_body, headers=headers) as resp:
+                await resp.read()
+                return resp.status
 
     def webhook_body(
         self,
@@ -461,8 +471,8 @@ class FakeZaloOa:
     def _record(self, record: ZaloSent) -> None:
         self.sent.append(record)
         self._by_user[record.recipient].append(record)
-        for predicate, user, future in list(self._waiters):
-            if future.done() or (user is not None and user != record.recipient):
+        for predicate, future in [*self._waiters.get(record.recipient, ()), *self._waiters.get(None, ())]:
+            if future.done():
                 continue
             try:
                 if predicate(record):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from aiohttp import web
 from PIL import Image
 
 from backend.domain.messages import Button
@@ -29,6 +30,7 @@ from bot.channels.zalo_client import (
     menu_choice,
     split_text,
 )
+from bot.channels.zalo_webhook import parse_event, verify_signature
 from tests.fakes.zalo_oa_api import FakeZaloOa
 
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
@@ -280,3 +282,38 @@ async def test_transport_failure_is_wrapped(session: aiohttp.ClientSession) -> N
 async def test_no_token_stored(oa: FakeZaloOa, session: aiohttp.ClientSession) -> None:
     with pytest.raises(ZaloTokenError, match="no Zalo OA token"):
         await _client(oa, session, MemoryTokenStore()).send_text(USER, "a")
+
+
+async def test_signed_webhook_round_trip(oa: FakeZaloOa, session: aiohttp.ClientSession) -> None:
+    """A webhook view in the house shape: verify, parse, answer at once, reply in the background."""
+    client = _client(oa, session)
+    tasks: set[asyncio.Task[object]] = set()
+
+    async def view(request: web.Request) -> web.Response:
+        raw = await request.read()
+        if not verify_signature(raw, request.headers.get("X-ZEvent-Signature"), oa.oa_secret_key):
+            return web.Response(status=403)
+        inbound = parse_event(json.loads(raw))
+        if inbound is not None and inbound.text:
+            task = asyncio.create_task(client.send_text(inbound.user_id, f"Đã nhận: {inbound.text}"))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_post("/zalo", view)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/zalo"
+    try:
+        assert await oa.deliver(url, *oa.make_webhook("user_send_text", USER, text="1")) == 200
+        assert await oa.deliver(url, *oa.make_webhook("user_send_text", USER, text="2", forged=True)) == 403
+        assert await oa.deliver(url, *oa.make_webhook("oa_send_text", USER, text="echo")) == 200
+        reply = await oa.wait_for(lambda m: m.text.startswith("Đã nhận"), 2, user_id=USER)
+        assert reply.text == "Đã nhận: 1"
+        await asyncio.sleep(0.05)
+        assert [m.text for m in oa.sent] == ["Đã nhận: 1"]
+    finally:
+        await runner.cleanup()
