@@ -306,7 +306,8 @@ class ZaloOaClient:
         """Upload an image (recompressed as JPEG when over 1 MB) and send it; returns the message id."""
         data, mime = await asyncio.to_thread(fit_image, data, IMAGE_LIMIT)  # Pillow work off the event loop
         for attempt in range(2):
-            attachment_id = (await self._upload("/v2.0/oa/upload/image", data, "image.jpg", mime))["attachment_id"]
+            name = "image.jpg" if mime == "image/jpeg" else "image.png"
+            attachment_id = (await self._upload("/v2.0/oa/upload/image", data, name, mime))["attachment_id"]
             element = {"media_type": "image", "attachment_id": attachment_id}
             message: dict[str, Any] = {
                 "attachment": {"type": "template", "payload": {"template_type": "media", "elements": [element]}}
