@@ -140,6 +140,12 @@ def parse_id_number(text: str, *, born_year: int | None = None, sex: str | None 
     cands = [g for g in groups if len(g) == 12] or ([joined] if len(joined) == 12 else [])
     if not cands and len(joined) > 12:
         cands = [joined[i:i + 12] for i in range(len(joined) - 11)]
+    if not cands and len(joined) == 11 and joined[0] != "0":
+        # the leading 0 merged into 'Số:' or was dropped: put it back if the rest checks out
+        fixed = "0" + joined
+        score = id_plausibility(fixed, born_year=born_year, sex=sex)
+        if score >= 0.8:
+            return fixed, score * 0.8
     best: Scored | None = None
     for c in cands:
         score = id_plausibility(c, born_year=born_year, sex=sex)
@@ -240,7 +246,7 @@ def _split_units(part: str) -> list[str]:
                            and nfc(w) not in lexicon) or two in ("thi tran", "thi xa",
                                                                   "thanh pho")
         prev = fold(words[i - 1]) if i else ""
-        if starts and out[-1] and prev not in ("thi", "thanh"):
+        if starts and out[-1] and not (prev == "thi" and f in ("xa", "tran")):
             out.append([])
         out[-1].append(w)
     return [" ".join(p) for p in out if p]

@@ -12,7 +12,9 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 from vietnamadminunits.database import query
 
-_FOLD = str.maketrans({"đ": "d", "Đ": "d"})
+# đ, and letters of other scripts that Tesseract's vie model emits for blurred Vietnamese ones
+_FOLD = str.maketrans({"đ": "d", "Đ": "d", "ø": "o", "Ø": "o", "ð": "d", "Ð": "d", "ı": "i",
+                       "ł": "l", "æ": "a", "œ": "o", "ß": "b", "þ": "p"})
 
 
 def nfc(s: str) -> str:

@@ -6,7 +6,7 @@ from .. import normalise as N
 from .. import vocab
 from ..engine import Line
 from . import Extracted
-from .common import Label, read_labelled
+from .common import Label, read_labelled, text_after_keyword
 
 FIELDS = ("mother_name", "mother_birth_year", "mother_id_number", "mother_residence",
           "ethnicity", "child_birth_datetime", "birth_place", "child_count", "child_sex",
@@ -38,6 +38,13 @@ def _conf(ocr: float, norm: float) -> float:
 def extract(lines: list[Line]) -> Extracted:
     """Read the form's fields from OCR lines."""
     raw = read_labelled(lines, LABELS)
+    if "birth_place" not in raw:     # 'Tại:' is short and easily lost: find the facility
+        used = {r.line for r in raw.values()}
+        hit = text_after_keyword(lines, ("benh vien", "trung tam y te", "tram y te",
+                                         "nha ho sinh", "phong kham"),
+                                 after="giay chung sinh", exclude=used)
+        if hit is not None:
+            raw["birth_place"] = hit
     out = Extracted()
     if (r := raw.get("mother_name")) and (v := N.parse_name(r.text)):
         out.put("mother_name", v[0], _conf(r.conf, v[1]))

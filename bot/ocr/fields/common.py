@@ -108,13 +108,19 @@ def read_labelled(lines: list[Line], labels: tuple[Label, ...]) -> dict[str, Raw
             if h.label.field in out:
                 continue
             end = line_hits[j + 1].start if j + 1 < len(line_hits) else len(line.text)
-            value = clean(line.text[h.end:end])
-            conf = _span_conf(line, h.end, end)
+            start = h.end
+            colon = line.text.find(":", start, min(end, start + 4))
+            if colon >= 0:        # the label's tail OCR'd differently: cut at its colon
+                start = colon + 1
+            raw_value = line.text[start:end]
+            value = clean(raw_value)
+            conf = _span_conf(line, start, end)
             used = i
             if len(value) < 2 and j + 1 == len(line_hits):
                 k = right_of(lines, i)
                 if k is not None and not hits[k]:
-                    value, conf, used = clean(lines[k].text), lines[k].conf, k
+                    raw_value = lines[k].text
+                    value, conf, used = clean(raw_value), lines[k].conf, k
             if (h.label.below and len(value) < 3) or h.label.multiline:
                 prev = used
                 for _ in range(3 if h.label.multiline else 1):
@@ -123,12 +129,34 @@ def read_labelled(lines: list[Line], labels: tuple[Label, ...]) -> dict[str, Raw
                         break
                     extra = clean(lines[k].text)
                     if extra:
-                        value = f"{value} {extra}" if value else extra
+                        sep = ", " if raw_value.rstrip(" .-_'`").endswith(",") else " "
+                        value = f"{value}{sep}{extra}" if value else extra
+                        raw_value = lines[k].text
                         conf = min(conf, lines[k].conf) if conf else lines[k].conf
                         used = k
                     prev = k
             out[h.label.field] = Raw(value, conf, used)
     return out
+
+
+def text_after_keyword(lines: list[Line], keywords: tuple[str, ...], *, after: str,
+                       exclude: set[int] | None = None) -> Raw | None:
+    """Fallback when a label was lost: the first line below the title `after` that contains
+    one of `keywords` (folded), from that keyword on."""
+    start = 0
+    for i, ln in enumerate(lines):
+        if fuzz.partial_ratio(after, fold(ln.text)) >= 85:
+            start = i + 1
+            break
+    for i in range(start, len(lines)):
+        if exclude and i in exclude:
+            continue
+        f = fold(lines[i].text)
+        for kw in keywords:
+            pos = f.find(kw)
+            if pos >= 0:
+                return Raw(clean(lines[i].text[pos:]), lines[i].conf, i)
+    return None
 
 
 def right_of(lines: list[Line], i: int) -> int | None:
@@ -139,7 +167,8 @@ def right_of(lines: list[Line], i: int) -> int | None:
     for k, ln in enumerate(lines):
         a0, b0, a1, b1 = ln.box
         overlap = min(y1, b1) - max(y0, b0)
-        if k == i or a0 < x1 - height or a0 > x1 + 25 * height or overlap < 0.5 * height:
+        if k == i or a0 < x1 - height or a0 > x1 + 25 * height or \
+                overlap < 0.5 * min(height, b1 - b0):
             continue
         if best is None or a0 < best[0]:
             best = (a0, k)

@@ -33,7 +33,7 @@ LABELS = (
           below=True),
 )
 
-_ID_RE = re.compile(r"(?<![\dA-Za-z])[0-9OoQDIlSZB][0-9OoQDIlSZB\s]{10,16}[0-9OoQDIlSZB]")
+_ID_RE = re.compile(r"(?<![\dA-Za-z])[0-9OoQDIlSZB][0-9OoQDIlSZB\s]{9,16}[0-9OoQDIlSZB]")
 _DATE_RE = re.compile(r"[0-9OoQIl]{1,2}\s*[/.-]\s*[0-9OoQIl]{1,2}\s*[/.-]\s*[0-9OoQIl]{4}")
 
 
