@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import aiohttp
-from PIL import Image
+from PIL import Image, ImageOps
 
 from backend.domain.messages import Button
 
@@ -305,22 +305,20 @@ class ZaloOaClient:
     async def send_image(self, user_id: str, data: bytes, caption: str | None = None) -> str:
         """Upload an image (recompressed as JPEG when over 1 MB) and send it; returns the message id."""
         data, mime = await asyncio.to_thread(fit_image, data, IMAGE_LIMIT)  # Pillow work off the event loop
-        for attempt in range(2):
-            name = "image.jpg" if mime == "image/jpeg" else "image.png"
-            attachment_id = (await self._upload("/v2.0/oa/upload/image", data, name, mime))["attachment_id"]
+        name = "image.jpg" if mime == "image/jpeg" else "image.png"
+
+        def message(attachment_id: str) -> dict[str, Any]:
             element = {"media_type": "image", "attachment_id": attachment_id}
-            message: dict[str, Any] = {
+            msg: dict[str, Any] = {
                 "attachment": {"type": "template", "payload": {"template_type": "media", "elements": [element]}}
             }
             if caption and self.caption_inline:
-                message["text"] = caption[:TEXT_LIMIT]
-            try:
-                message_id = await self._send_message(user_id, message)
-                break
-            except ZaloUploadExpired:
-                if attempt:
-                    raise
-                log.info("zalo image upload expired before use; uploading again")
+                msg["text"] = caption[:TEXT_LIMIT]
+            return msg
+
+        message_id = await self._send_upload(
+            user_id, "/v2.0/oa/upload/image", "attachment_id", data, name, mime, message
+        )
         if caption and not self.caption_inline:
             await self.send_text(user_id, caption)
         return message_id
@@ -331,15 +329,13 @@ class ZaloOaClient:
             raise ZaloError(f"file of {len(data)} bytes is over Zalo's 5 MB limit")
         if not data.startswith(b"%PDF"):
             raise ZaloError("Zalo OA file messages take PDF documents only here")
-        for attempt in range(2):
-            token = (await self._upload("/v2.0/oa/upload/file", data, filename, "application/pdf"))["token"]
-            try:
-                return await self._send_message(user_id, {"attachment": {"type": "file", "payload": {"token": token}}})
-            except ZaloUploadExpired:
-                if attempt:
-                    raise
-                log.info("zalo file upload expired before use; uploading again")
-        raise AssertionError("unreachable")
+
+        def message(token: str) -> dict[str, Any]:
+            return {"attachment": {"type": "file", "payload": {"token": token}}}
+
+        return await self._send_upload(
+            user_id, "/v2.0/oa/upload/file", "token", data, filename, "application/pdf", message
+        )
 
     async def get_display_name(self, user_id: str) -> str | None:
         """The user's Zalo display name (the webhook never carries it)."""
@@ -385,14 +381,38 @@ class ZaloOaClient:
         )
         return str((body.get("data") or {}).get("message_id", ""))
 
-    async def _upload(self, path: str, data: bytes, filename: str, mime: str) -> dict[str, Any]:
+    async def _send_upload(
+        self,
+        user_id: str,
+        path: str,
+        key: str,
+        data: bytes,
+        filename: str,
+        mime: str,
+        message: Callable[[str], dict[str, Any]],
+    ) -> str:
+        """Upload, then send the message built around the upload's id; upload again once if it expired (-100)."""
+        for attempt in range(2):
+            upload_id = await self._upload(path, key, data, filename, mime)
+            try:
+                return await self._send_message(user_id, message(upload_id))
+            except ZaloUploadExpired:
+                if attempt:
+                    raise
+                log.info("zalo upload expired before use; uploading again")
+        raise AssertionError("unreachable")
+
+    async def _upload(self, path: str, key: str, data: bytes, filename: str, mime: str) -> str:
         def form() -> aiohttp.FormData:  # a FormData is spent once sent, so each attempt builds its own
             fd = aiohttp.FormData()
             fd.add_field("file", data, filename=filename, content_type=mime)
             return fd
 
         body = await self._api("POST", path, form=form)
-        return body.get("data") or {}
+        upload_id = (body.get("data") or {}).get(key)
+        if not upload_id:
+            raise ZaloError(f"upload answered without data.{key}")
+        return str(upload_id)
 
     async def _api(
         self,
@@ -507,9 +527,9 @@ class ZaloOaClient:
             name = (body.get("error_name") or body.get("message")) if isinstance(body, dict) else None
             raise ZaloTokenError(f"token refresh refused: {name or 'no token in answer'}", code)
         expires_at = None
-        try:
-            expires_at = self.clock() + timedelta(seconds=float(body.get("expires_in")))
-        except (TypeError, ValueError):
+        try:  # a string of seconds in the answers seen so far (unconfirmed); a number works too
+            expires_at = self.clock() + timedelta(seconds=float(str(body.get("expires_in"))))
+        except ValueError:
             pass
         return TokenPair(str(body["access_token"]), str(body["refresh_token"]), expires_at)
 
@@ -522,15 +542,17 @@ def fit_image(data: bytes, limit: int = IMAGE_LIMIT) -> tuple[bytes, str]:
     is_jpeg, is_png = data.startswith(b"\xff\xd8\xff"), data.startswith(b"\x89PNG")
     if len(data) <= limit and (is_jpeg or is_png):
         return data, "image/jpeg" if is_jpeg else "image/png"
-    with Image.open(io.BytesIO(data)) as img:
-        img = img.convert("RGB")
-        for scale in (1.0, 0.85, 0.7, 0.55, 0.4, 0.3, 0.2):
-            frame = (
-                img if scale == 1.0 else img.resize((max(1, int(img.width * scale)), max(1, int(img.height * scale))))
-            )
-            for quality in (85, 70, 55):
-                out = io.BytesIO()
-                frame.save(out, "JPEG", quality=quality, optimize=True)
-                if out.tell() <= limit:
-                    return out.getvalue(), "image/jpeg"
+    try:
+        with Image.open(io.BytesIO(data)) as src:
+            img = ImageOps.exif_transpose(src).convert("RGB")  # JPEG re-encoding drops EXIF: keep phones upright
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise ZaloError(f"not an image Zalo can take: {type(exc).__name__}") from exc
+    for scale in (1.0, 0.85, 0.7, 0.55, 0.4, 0.3, 0.2):
+        size = (max(1, int(img.width * scale)), max(1, int(img.height * scale)))
+        frame = img if scale == 1.0 else img.resize(size, Image.Resampling.LANCZOS)
+        for quality in (85, 70, 55):
+            out = io.BytesIO()
+            frame.save(out, "JPEG", quality=quality, optimize=True)
+            if out.tell() <= limit:
+                return out.getvalue(), "image/jpeg"
     raise ZaloError("image cannot be compressed under Zalo's 1 MB limit")

@@ -317,3 +317,23 @@ async def test_signed_webhook_round_trip(oa: FakeZaloOa, session: aiohttp.Client
         assert [m.text for m in oa.sent] == ["Đã nhận: 1"]
     finally:
         await runner.cleanup()
+
+
+async def test_expired_image_upload_and_bad_image(oa: FakeZaloOa, session: aiohttp.ClientSession) -> None:
+    client = _client(oa, session)
+    oa.expire_next_uploads(1)
+    png = io.BytesIO()
+    Image.new("RGB", (8, 8), "green").save(png, "PNG")
+    await client.send_image(USER, png.getvalue())
+    assert oa.calls["/v2.0/oa/upload/image"] == 2 and oa.sent_to(USER)[0].image == png.getvalue()
+    with pytest.raises(ZaloError, match="not an image"):
+        await client.send_image(USER, b"GIF89a not really")
+
+
+def test_split_text_prefers_paragraphs_then_sentences() -> None:
+    first, second = "Đoạn một. " * 150, "Đoạn hai. " * 60  # 2,101 characters
+    assert split_text(f"{first.strip()}\n\n{second.strip()}") == [first.strip(), second.strip()]
+    sentences = "Câu này dài vừa phải. " * 120  # one paragraph of 2,640 characters
+    pieces = split_text(sentences)
+    assert all(p.endswith(".") and len(p) <= 2000 for p in pieces) and len(pieces) == 2
+    assert split_text("x" * 4100) == ["x" * 2000, "x" * 2000, "x" * 100]
