@@ -362,6 +362,10 @@ class FakeBotApi:
         """The user blocked the bot: sends to the chat answer 403 Forbidden."""
         self.blocked.add(str(chat_id))
 
+    def unblock(self, chat_id: int | str) -> None:
+        """The user unblocked the bot."""
+        self.blocked.discard(str(chat_id))
+
     # ---- test-side API: faults and observations -------------------------------------------
 
     def fail_next(
@@ -485,6 +489,9 @@ class FakeBotApi:
                 "file_size": len(stored.data),
                 "file_path": stored.file_path,
             }
+        if method == "getChat":
+            chat_id = self._check_chat(p.get("chat_id"))
+            return {**_chat(chat_id, _user(int(chat_id))), "accent_color_id": 0, "max_reaction_count": 11}
         if method in _SIMPLE_TRUE:
             if "chat_id" in p:
                 self._check_chat(p["chat_id"])
