@@ -8,6 +8,15 @@ because a 401/404 makes PTB raise ``InvalidToken`` and stop polling for good.
 
 Every well-formed token (``<digits>:<anything>``) is a bot of its own, created on first use, so
 one server can stand in for many bots in a benchmark; ``api.token`` is the default one.
+
+Test side: ``async with FakeBotApi() as api`` (``.url``, ``.token``); ``add_file(data, mime,
+file_name=None) -> file_id``; ``push_text / push_photo / push_document / push_sticker / push_voice /
+push_location / push_contact / push_callback / push_message / push_update`` queue an Update for
+getUpdates and return its dict (``await api.deliver(update)`` POSTs it to the webhook set by
+setWebhook, with the secret header); ``sent``, ``sent_to(chat)``, ``texts_to(chat)``,
+``await wait_for(pred, timeout, chat_id=, new_only=)``; ``calls[method]``; ``fail_next(method,
+status=429, retry_after=1, times=1)``; ``block(chat)`` / ``unblock(chat)`` (403);
+``file_bytes(file_id)``; ``pending()``. All push_* take ``token=`` for another bot.
 """
 
 from __future__ import annotations

@@ -8,6 +8,17 @@ as multipart ``file``, single-use refresh tokens. Serve both bases from it:
 Error codes the fake answers where the real one is unconfirmed (docs/channels.md lists them):
 -201 invalid parameters, -210 upload too large or of the wrong type, -14014 bad refresh token,
 -14002 bad app secret.
+
+Test side: ``async with FakeZaloOa() as oa`` (``.url``, ``.app_id``, ``.app_secret``,
+``.oa_secret_key``, ``.oa_id``, ``.pair`` = current (access, refresh)); ``sent``,
+``sent_to(user)``, ``await wait_for(pred, timeout, user_id=, new_only=)``; ``refresh_count``,
+``calls[path]``, ``token_uses[token]``; ``add_user(user_id, name)``; ``add_attachment(data, mime,
+name) -> url``; faults ``expire_access_token()`` (-216), ``rate_limit(times, path=None)`` (-32),
+``outside_window(user, code=-230)`` / ``reachable(user)``, ``expire_uploads()`` /
+``expire_next_uploads(n)`` (-100), ``fail_next(code, message, times=, path=)``; webhooks
+``make_webhook(event, user, text=None, attachments=None, msg_id=None, forged=False,
+timestamp=None) -> (raw, headers)``, ``webhook_body(...)``, ``sign(raw)``, ``await deliver(url,
+raw, headers)``; helpers ``image_attachment(url)``, ``file_attachment(url, name, size)``.
 """
 
 from __future__ import annotations
