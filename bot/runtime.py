@@ -64,7 +64,23 @@ async def start_channels(app: web.Application, rt: Runtime) -> Callable[[], Awai
         rt.extras["telegram"] = telegram
         log.info("telegram started (%s)", tg.mode)
 
+    zalo = None
+    if rt.settings.zalo.enabled:
+        from backend.services.keyvalue import get_value, set_value
+        from bot.channels.zalo import WEBHOOK_PATH as ZALO_PATH
+        from bot.channels.zalo import KeyValueTokenStore, ZaloChannel, initial_pair
+
+        store = KeyValueTokenStore(get_value, set_value, initial_pair(rt.settings.zalo))
+        zalo = ZaloChannel(rt.settings.zalo, engine.handle, store)
+        app.router.add_post(ZALO_PATH, zalo.webhook)
+        await zalo.start()
+        _register(rt, engine, "zalo", zalo, zalo.fetch)
+        rt.extras["zalo"] = zalo
+        log.info("zalo started")
+
     async def stop() -> None:
+        if zalo is not None:
+            await zalo.stop()
         if telegram is not None:
             await telegram.stop()
         if own_ocr and ocr is not None:

@@ -1,0 +1,177 @@
+"""Zalo Official Account: translation between the OA API v3 and the engine.
+
+Inbound: ``POST /zalo/webhook`` verifies ``X-ZEvent-Signature`` (a missing or wrong one is
+refused with 401), parses the event, answers 200 at once and hands the ``Inbound`` to the
+engine in the background (Zalo wants an answer within about 2 s and retries; the engine
+de-duplicates on ``msg_id``). Zalo has no callback buttons: ``oa.query.show`` sends the
+button's text back as if typed, and the text menu asks for a number — both are mapped back to
+``Inbound.button`` from the last buttons offered to that user.
+
+Outbound: ``Text`` → ``send_text`` (with buttons and the numbered menu), ``Image`` → upload
+and send, ``Document`` → upload and send the PDF. ``ZaloError`` becomes ``DeliveryError``:
+token and rate problems are retried; an unreachable user (outside the reply window) is not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from backend.domain.messages import Attachment, Button, DeliveryError, Document, Image, Inbound, Outbound, Text
+from backend.settings import ZaloSettings
+from bot.channels.zalo_client import TokenPair, ZaloError, ZaloOaClient, flatten_buttons, menu_choice
+from bot.channels.zalo_webhook import parse_event, verify_signature
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "zalo"
+WEBHOOK_PATH = "/zalo/webhook"
+SIGNATURE_HEADER = "X-ZEvent-Signature"
+TOKEN_KEY = "zalo.token_pair"
+MEMORY = 5000  # users whose last offered buttons and recent msg_ids are remembered
+
+Handle = Callable[[Inbound], Awaitable[None]]
+LoadJson = Callable[[str], Awaitable[Any]]
+SaveJson = Callable[[str, Any], Awaitable[None]]
+
+
+class KeyValueTokenStore:
+    """The token pair kept in our database through two callables (no ORM in channels)."""
+
+    def __init__(self, load: LoadJson, save: SaveJson, initial: TokenPair | None = None) -> None:
+        self._load, self._save, self._initial = load, save, initial
+
+    async def load(self) -> TokenPair | None:
+        data = await self._load(TOKEN_KEY)
+        if data:
+            return TokenPair.from_json(data)
+        return self._initial
+
+    async def save(self, pair: TokenPair) -> None:
+        await self._save(TOKEN_KEY, pair.to_json())
+
+
+class _Lru(OrderedDict):
+    def remember(self, key: str, value: Any) -> None:
+        self[key] = value
+        self.move_to_end(key)
+        while len(self) > MEMORY:
+            self.popitem(last=False)
+
+
+class ZaloChannel:
+    """The Zalo adapter: the engine's sender and fetcher, and the webhook view."""
+
+    name = CHANNEL
+
+    def __init__(self, settings: ZaloSettings, handle: Handle, token_store: Any,
+                 session: aiohttp.ClientSession | None = None) -> None:
+        self.settings = settings
+        self.handle = handle
+        self.token_store = token_store
+        self._session = session
+        self._own_session = session is None
+        self.client: ZaloOaClient | None = None
+        self._offered: _Lru = _Lru()  # user → buttons of the last message with buttons
+        self._seen: _Lru = _Lru()  # recent event ids: Zalo retries a slow webhook
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        self.client = ZaloOaClient(
+            self._session, app_id=self.settings.app_id, app_secret=self.settings.app_secret,
+            token_store=self.token_store, api_base=self.settings.api_base,
+            oauth_base=self.settings.oauth_base, buttons_enabled=self.settings.buttons,
+        )
+
+    async def stop(self) -> None:
+        """Let the turns already taken finish, then close the HTTP session."""
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=30)
+        if self._own_session and self._session is not None:
+            await self._session.close()
+
+    # -- inbound ----------------------------------------------------------------------------
+    async def webhook(self, request: web.Request) -> web.Response:
+        """POST /zalo/webhook: verify, parse, start the turn in the background, answer 200."""
+        raw = await request.read()
+        if not verify_signature(raw, request.headers.get(SIGNATURE_HEADER), self.settings.oa_secret_key):
+            return web.json_response({"error": "bad signature"}, status=401)
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            return web.json_response({"error": "bad json"}, status=400)
+        inbound = parse_event(body) if isinstance(body, dict) else None
+        if inbound is not None and inbound.event_id not in self._seen:
+            self._seen.remember(inbound.event_id, True)
+            task = asyncio.create_task(self._turn(self.as_button(inbound)))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return web.json_response({"error": 0})
+
+    def as_button(self, inbound: Inbound) -> Inbound:
+        """A typed menu number or a button's echoed text becomes the button press it means."""
+        offered = self._offered.get(inbound.user_id)
+        if inbound.text and offered and not inbound.attachments:
+            chosen = menu_choice(inbound.text, offered)
+            if chosen is not None:
+                return replace(inbound, text=None, button=chosen.data)
+        return inbound
+
+    async def _turn(self, inbound: Inbound) -> None:
+        try:
+            await self.handle(inbound)
+        except Exception:  # a background turn: log it; the engine already answered what it could
+            log.exception("zalo turn failed for event %s", inbound.event_id)
+
+    async def fetch(self, att: Attachment) -> bytes:
+        """Attachment URLs are plain GETs; fetch at once (they expire)."""
+        try:
+            return await self._client.download(att.ref)
+        except ZaloError as exc:
+            raise DeliveryError(str(exc), retryable=exc.retryable) from exc
+
+    # -- outbound ---------------------------------------------------------------------------
+    async def send(self, user_id: str, message: Outbound) -> None:
+        try:
+            if isinstance(message, Text):
+                buttons = flatten_buttons(message.buttons)
+                await self._client.send_text(user_id, message.text, buttons=message.buttons or None)
+                choices = tuple(b for b in buttons if not b.url)
+                if choices:
+                    self._offered.remember(user_id, choices)
+                else:  # a newer question without buttons: a typed "2" is an answer now
+                    self._offered.pop(user_id, None)
+            elif isinstance(message, Image):
+                await self._client.send_image(user_id, message.data, caption=message.caption)
+            elif isinstance(message, Document):
+                await self._client.send_file(user_id, message.data, message.filename)
+                if message.caption:
+                    await self._client.send_text(user_id, message.caption)
+        except ZaloError as exc:
+            raise DeliveryError(str(exc), retryable=exc.retryable, retry_after=exc.retry_after) from exc
+
+    @property
+    def _client(self) -> ZaloOaClient:
+        if self.client is None:
+            raise RuntimeError("ZaloChannel.start() was not called")
+        return self.client
+
+
+def initial_pair(settings: ZaloSettings) -> TokenPair | None:
+    """The first token pair from the environment; later pairs come from the store."""
+    if not settings.refresh_token:
+        return None
+    return TokenPair(settings.access_token or "", settings.refresh_token, None)
+
+
+__all__ = ["CHANNEL", "WEBHOOK_PATH", "Button", "KeyValueTokenStore", "ZaloChannel", "initial_pair"]
