@@ -20,6 +20,8 @@ from backend.services.context import ServiceContext
 
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 os.environ.setdefault("no_proxy", "127.0.0.1,localhost")
+# PTB 22 warns (an error under filterwarnings=error) unless durations are timedeltas.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 PG_ADMIN = os.environ.get("MOTCUA_TEST_PG", "postgres://postgres@127.0.0.1:5432/test")
 _TABLES = (
