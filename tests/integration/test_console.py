@@ -461,3 +461,77 @@ async def test_link_code_for_the_chat(console: Console) -> None:
 
     assert await LinkCode.filter(code=code.group(1), used=False).exists()
     assert await ChannelIdentity.all().count() == 0  # nothing else was touched
+
+
+# -- reports and administration -------------------------------------------------------
+async def test_reports_page_and_csv(console: Console) -> None:
+    d = await submit_birth(console.ctx)
+    await console.login("hoathanh.motcua")
+    await console.act(d.id, "reject", {"text": "Thiếu bản chính."})
+    resp, text = await console.get("/console/reports")
+    assert resp.status == 200 and "Đăng ký khai sinh" in text and "Tổng cộng" in text
+    resp = await console.client.get("/console/reports/tong-hop.csv")
+    assert resp.status == 200 and resp.content_type == "text/csv"
+    body = (await resp.read()).decode("utf-8-sig")
+    assert body.splitlines()[0].startswith("Tháng,Cơ quan,Thủ tục") and "UBND phường Hòa Thành" in body
+    # A specialist has no reports; the provincial centre sees none of the commune's dossiers.
+    await console.login("hoathanh.chuyenvien")
+    resp, _ = await console.get("/console/reports")
+    assert resp.status == 403
+    await console.login("tinh.lanhdao")
+    _, text = await console.get("/console/reports")
+    assert "Đăng ký khai sinh" not in text
+
+
+async def test_admin_creates_and_deactivates_an_officer(console: Console) -> None:
+    await console.login("admin")
+    resp, text = await console.get("/console/admin")
+    assert resp.status == 200 and "hoathanh.motcua" in text
+    from backend.db.models import Agency, Department
+
+    agency = await Agency.get(code="000.31.57.H57")
+    dept = await Department.get(agency=agency, key="civil_status")
+    resp, text = await console.post(
+        "/console/admin/officers",
+        {"username": "hoathanh.cv4", "full_name": "Lý Thị Hồng", "role": "specialist",
+         "agency": str(agency.id), "department": str(dept.id)},
+    )  # fmt: skip
+    secret = re.search(r"hoathanh\.cv4: ([^<]+)</b>", text)
+    assert resp.status == 200 and secret, text
+    new = await Officer.get(username="hoathanh.cv4")
+    assert new.must_change_password and new.role == "specialist" and new.department_id == dept.id  # type: ignore[attr-defined]
+    # The new officer logs in with the temporary password and must change it.
+    officer = Console(console.client)
+    resp, _ = await officer.login("hoathanh.cv4", secret.group(1), ready=False)
+    assert str(resp.url).endswith("/console/password")
+    await console.login("admin")
+    resp, _ = await console.post(f"/console/admin/officers/{new.id}/deactivate")
+    assert resp.status == 200 and not (await Officer.get(id=new.id)).active
+    resp, _ = await console.login("hoathanh.cv4", secret.group(1), ready=False)
+    assert resp.status == 401
+    # Not for officers.
+    await console.login("hoathanh.motcua")
+    resp, _ = await console.get("/console/admin")
+    assert resp.status == 403
+
+
+async def test_catalogue_reload_shows_a_broken_file(fresh_db_url: str, tmp_path: Path) -> None:
+    import shutil
+
+    from backend.services.catalogue import DEFAULT_DIR, Catalogue
+
+    folder = tmp_path / "catalogue"
+    shutil.copytree(DEFAULT_DIR, folder)
+    settings = Settings(database_url=fresh_db_url, data_dir=tmp_path / "var", ocr_workers=0)
+    async with TestClient(TestServer(create_app(settings, catalogue=Catalogue(folder)))) as client:
+        console = Console(client)
+        await console.login("admin")
+        resp, text = await console.post("/console/admin/catalogue/reload")
+        assert resp.status == 200 and "Đã nạp lại danh mục: 5 thủ tục" in text
+        (folder / "broken.yaml").write_text("slug: broken\nname: [unclosed\n", encoding="utf-8")
+        resp, text = await console.post("/console/admin/catalogue/reload")
+        assert resp.status == 400 and "Không nạp được danh mục thủ tục" in text
+        assert len(console.ctx.catalogue.all()) == 5  # the loaded catalogue stays
+        (folder / "broken.yaml").write_text("slug: broken\nname: Thiếu trường\n", encoding="utf-8")
+        resp, text = await console.post("/console/admin/catalogue/reload")
+        assert resp.status == 400 and "broken" in text
