@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -37,6 +38,7 @@ __all__ = ["ChatError", "Engine", "Services"]
 log = logging.getLogger(__name__)
 
 EVENT_RETENTION = timedelta(days=7)
+IDENTIFY_EVERY = 60.0  # seconds
 SEND_RETRIES = 2
 
 
@@ -62,11 +64,20 @@ class Engine:
         self.max_file_bytes = max_file_bytes
         self.channels: dict[str, _Channel] = {}
         self._locks: dict[tuple[str, str], tuple[asyncio.Lock, int]] = {}
+        self._identities: dict[tuple[str, str], tuple[int, int, float]] = {}
         self._turns = 0
 
     def register(self, channel: str, sender: ChannelSender, fetch: Fetch) -> None:
         """A channel adapter offers its sender (replies) and its file downloader."""
         self.channels[channel] = _Channel(sender, fetch)
+
+    def watched(self, channel: str, sender: ChannelSender) -> ChannelSender:
+        """The sender as the dispatcher should use it: a user found unreachable is identified
+        afresh on their next message, which releases what was held for them."""
+        return _Watched(self, channel, sender)
+
+    def forget(self, channel: str, user_id: str) -> None:
+        self._identities.pop((channel, user_id), None)
 
     async def handle(self, inbound: Inbound) -> None:
         """Handle one user event; replies are sent before the next event of that user."""
@@ -87,19 +98,16 @@ class Engine:
     async def _turn(self, inbound: Inbound) -> list[Outbound]:
         if await ProcessedEvent.exists(channel=inbound.channel, event_id=inbound.event_id):
             return []  # a webhook retried, or an update seen twice
-        ident = await citizens.identify(self.ctx, inbound.channel, inbound.user_id,
-                                        inbound.display_name or "")
+        identity_id, citizen_id = await self._identify(inbound)
         channel = self.channels.get(inbound.channel)
         svc = Services(
             ctx=self.ctx, ocr=self.ocr, fetch=channel.fetch if channel else _no_fetch,
             changed=self.changed, channel=inbound.channel, user_id=inbound.user_id,
-            identity_id=ident.id, citizen_id=ident.citizen_id,  # type: ignore[attr-defined]
-            max_file_bytes=self.max_file_bytes,
+            identity_id=identity_id, citizen_id=citizen_id, max_file_bytes=self.max_file_bytes,
         )
         for _ in range(3):
-            row, _created = await ConversationState.get_or_create(
-                channel=inbound.channel, user_id=inbound.user_id, defaults={"step": "menu", "data": {}})
-            conv = Conversation(inbound.channel, inbound.user_id, row.step, copy.deepcopy(row.data))
+            row = await self._load(inbound)
+            conv = Conversation(inbound.channel, inbound.user_id, row.step, row.data)
             replies = await self._run_step(inbound, conv, svc)
             try:
                 if await self._save(row, conv, inbound):
@@ -113,6 +121,32 @@ class Engine:
         if self._turns % 1000 == 0:
             await ProcessedEvent.filter(created_at__lt=self.ctx.clock.now() - EVENT_RETENTION).delete()
         return replies
+
+    async def _identify(self, inbound: Inbound) -> tuple[int, int]:
+        """The citizen behind the chat; ``citizens.identify`` (which records the contact and
+        releases held notifications) at most once a minute per user, not on every message."""
+        key = (inbound.channel, inbound.user_id)
+        now = time.monotonic()
+        known = self._identities.get(key)
+        if known is not None and now - known[2] < IDENTIFY_EVERY:
+            return known[0], known[1]
+        ident = await citizens.identify(self.ctx, inbound.channel, inbound.user_id,
+                                        inbound.display_name or "")
+        self._identities[key] = (ident.id, ident.citizen_id, now)  # type: ignore[attr-defined]
+        if len(self._identities) > 100_000:
+            for old in list(self._identities)[:20_000]:
+                del self._identities[old]
+        return ident.id, ident.citizen_id  # type: ignore[attr-defined]
+
+    async def _load(self, inbound: Inbound) -> ConversationState:
+        row = await ConversationState.get_or_none(channel=inbound.channel, user_id=inbound.user_id)
+        if row is not None:
+            return row
+        try:
+            return await ConversationState.create(channel=inbound.channel, user_id=inbound.user_id,
+                                                  step="menu", data={})
+        except IntegrityError:  # the user's first two messages on two workers at once
+            return await ConversationState.get(channel=inbound.channel, user_id=inbound.user_id)
 
     async def _run_step(self, inbound: Inbound, conv: Conversation, svc: Services) -> list[Outbound]:
         """Route to the step; a typed error becomes the reply and leaves the state as it was."""
@@ -158,6 +192,21 @@ class Engine:
                         log.warning("reply not delivered on %s: %s", inbound.channel, exc.reason)
                         return
                     await asyncio.sleep(min(exc.retry_after or 0.5 * (attempt + 1), 5.0))
+
+
+@dataclass
+class _Watched:
+    engine: Engine
+    channel: str
+    sender: ChannelSender
+
+    async def send(self, user_id: str, message: Outbound) -> None:
+        try:
+            await self.sender.send(user_id, message)
+        except DeliveryError as exc:
+            if not exc.retryable:
+                self.engine.forget(self.channel, user_id)
+            raise
 
 
 class _Retry(Exception):

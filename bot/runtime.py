@@ -92,4 +92,4 @@ async def start_channels(app: web.Application, rt: Runtime) -> Callable[[], Awai
 def _register(rt: Runtime, engine: Engine, name: str, sender: Any, fetch: Any) -> None:
     engine.register(name, sender, fetch)
     rt.senders[name] = sender
-    rt.dispatcher.senders[name] = sender
+    rt.dispatcher.senders[name] = engine.watched(name, sender)
