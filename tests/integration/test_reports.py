@@ -60,3 +60,38 @@ async def test_counts_rate_and_days_late(world: World, clock: SetClock) -> None:
     assert (await reports.build(ctx, start=date(2026, 10, 1), end=date(2026, 10, 31))).rows == []
     empty = await reports.build(ctx, agency_id=world.commune.id + 1)
     assert empty.rows == [] and empty.total.on_time_rate is None
+
+
+async def test_morning_digest_once_a_working_day(world: World, clock: SetClock) -> None:
+    from backend.db.models import OutboxMessage
+    from backend.domain.messages import Text
+    from backend.notify.render import make_renderer
+    from backend.services.digest import queue_morning_digest
+
+    ctx, a = world.ctx, world.actor
+    clock.set(datetime(2026, 11, 23, 9, 0, tzinfo=VN_TZ))
+    first, second = await world.submit_birth(), await world.submit_birth()
+    await uc.accept(ctx, a("motcua"), second.id)
+    clock.set(datetime(2026, 11, 25, 6, 30, tzinfo=VN_TZ))  # Wednesday, before 07:00
+    assert await queue_morning_digest(ctx) == 0
+    clock.set(datetime(2026, 11, 25, 7, 1, tzinfo=VN_TZ))
+    assert await queue_morning_digest(ctx) == 2  # the one-stop officer and the department head
+    assert await queue_morning_digest(ctx) == 0  # once a day
+    rows = {r.officer.username: r for r in await OutboxMessage.filter(kind="digest").prefetch_related("officer")}
+    assert set(rows) == {"hoathanh.motcua", "hoathanh.truongphong"}
+    desk = rows["hoathanh.motcua"]
+    assert desk.recipient == "officer" and desk.dossier_id is None
+    assert desk.payload["total"] == 1 and desk.payload["codes"][0]["code"] == first.code
+    head = rows["hoathanh.truongphong"].payload
+    assert head["overdue"] == 1 and head["by_status"][0]["status"] == "awaiting_assignment"
+
+    rendered = await make_renderer(ctx, "https://motcua.example")(rows["hoathanh.truongphong"], "telegram")
+    assert len(rendered) == 1 and isinstance(rendered[0], Text)
+    assert (
+        "Ngày 25/11/2026" in rendered[0].text and second.code in rendered[0].text and "Quá hạn: 1" in rendered[0].text
+    )
+
+    clock.set(datetime(2026, 11, 28, 8, 0, tzinfo=VN_TZ))  # Saturday: no digest
+    assert await queue_morning_digest(ctx) == 0
+    clock.set(datetime(2026, 11, 30, 7, 0, tzinfo=VN_TZ))  # next Monday: a new one
+    assert await queue_morning_digest(ctx) == 2
