@@ -102,3 +102,21 @@ def officer_task(kind: str, p: dict[str, Any], console_url: str) -> Text:
     if action:
         row.insert(0, Button(ACTION_LABELS[action], f"do:{action}:{p['dossier_id']}:{p['version']}"))
     return Text(text, buttons=(tuple(row),))
+
+
+def officer_digest(p: dict[str, Any]) -> Text:
+    """The morning digest: what waits for the officer today, overdue first."""
+    day = datetime.fromisoformat(p["date"]).strftime("%d/%m/%Y")
+    lines = [f"Chào buổi sáng! Ngày {day} anh/chị có {p['total']} hồ sơ cần xử lý."]
+    if p.get("overdue"):
+        lines.append(f"⚠️ Quá hạn: {p['overdue']}")
+    if p.get("due_soon"):
+        lines.append(f"⏰ Sắp đến hạn: {p['due_soon']}")
+    lines += [f"• {s['status_vi']}: {s['count']}" for s in p.get("by_status", [])]
+    codes = p.get("codes", [])
+    if codes:
+        lines.append("Mã hồ sơ:")
+        lines += [f"{c['code']}{' (quá hạn)' if c.get('overdue') else ''}" for c in codes]
+        if p["total"] > len(codes):
+            lines.append(f"… và {p['total'] - len(codes)} hồ sơ khác trên trang quản trị.")
+    return Text("\n".join(lines))
