@@ -30,7 +30,7 @@ def make_renderer(ctx: Any, console_url: str) -> Renderer:
     async def render(row: OutboxMessage, channel: str) -> list[Outbound]:
         p = row.payload
         if row.recipient != "citizen":
-            return [texts.officer_task(row.kind, p, console_url)]
+            return [texts.officer_digest(p) if row.kind == "digest" else texts.officer_task(row.kind, p, console_url)]
         out: list[Outbound] = []
         text = texts.citizen_text(row.kind, p)
         if row.kind == "returned":
