@@ -22,6 +22,7 @@ from backend.notify.render import make_renderer
 from backend.services.catalogue import Catalogue
 from backend.services.clock import Clock, SystemClock
 from backend.services.context import ServiceContext
+from backend.services.digest import queue_morning_digest
 from backend.services.lookup import remind_due
 from backend.services.seed import seed_demo
 from backend.settings import Settings
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 
 REMINDER_INTERVAL = 600.0  # seconds between due-date reminder passes
 REMINDER_HOURS = 4.0  # remind when a dossier is due within this many office hours
+DIGEST_INTERVAL = 300.0  # seconds between checks for the 07:00 morning digest
 
 
 @dataclass
@@ -106,6 +108,7 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
     tasks = [
         asyncio.create_task(rt.dispatcher.run(), name="outbox-dispatcher"),
         asyncio.create_task(_reminders(rt), name="due-reminders"),
+        asyncio.create_task(_digests(rt), name="morning-digest"),
     ]
     yield
     rt.dispatcher.stop()
@@ -122,6 +125,17 @@ async def _reminders(rt: Runtime) -> None:
         except Exception:  # long-running loop: log, then continue
             log.exception("reminder pass failed")
         await asyncio.sleep(REMINDER_INTERVAL)
+
+
+async def _digests(rt: Runtime) -> None:
+    """The officers' morning digest: queued once a working day from 07:00 Vietnam time."""
+    while True:
+        try:
+            if await queue_morning_digest(rt.ctx):
+                rt.changed()
+        except Exception:  # long-running loop: log, then continue
+            log.exception("morning digest failed")
+        await asyncio.sleep(DIGEST_INTERVAL)
 
 
 async def _channels(app: web.Application) -> AsyncIterator[None]:
