@@ -49,6 +49,38 @@ TASK_HEADINGS = {
     Status.AWAITING_STAMP: "Kết quả chờ đóng dấu",
 }
 
+DOC_TYPE_NAMES = {
+    "id_card": "Căn cước / CCCD",
+    "birth_certificate": "Giấy chứng sinh",
+    "death_notice": "Giấy báo tử",
+    "unknown": "không nhận dạng được",
+}
+# Labels of the OCR contract's fields (DOMAIN.md), for fields no form field takes its value from.
+OCR_FIELD_LABELS = {
+    "id_number": "Số định danh",
+    "full_name": "Họ và tên",
+    "date_of_birth": "Ngày sinh",
+    "sex": "Giới tính",
+    "nationality": "Quốc tịch",
+    "place_of_origin": "Quê quán",
+    "place_of_residence": "Nơi cư trú",
+    "date_of_expiry": "Có giá trị đến",
+    "mother_name": "Họ tên mẹ",
+    "mother_birth_year": "Năm sinh của mẹ",
+    "mother_id_number": "Số định danh của mẹ",
+    "mother_residence": "Nơi cư trú của mẹ",
+    "ethnicity": "Dân tộc",
+    "child_birth_datetime": "Ngày giờ sinh",
+    "birth_place": "Nơi sinh",
+    "child_count": "Số con trong lần sinh",
+    "child_sex": "Giới tính của trẻ",
+    "child_weight_grams": "Cân nặng (gam)",
+    "child_intended_name": "Tên dự định đặt",
+    "death_datetime": "Ngày giờ chết",
+    "death_place": "Nơi chết",
+    "cause_of_death": "Nguyên nhân chết",
+}
+
 FORM_TITLES = {
     "receipt": "Giấy tiếp nhận và hẹn trả kết quả",
     "supplement_request": "Phiếu yêu cầu bổ sung",
@@ -183,7 +215,11 @@ async def _render_dossier(request: web.Request, d: Dossier, *, error: str = "", 
     attachments = await Attachment.filter(dossier_id=d.id).order_by("supplement_round", "id")
     comp_names = {c.key: c.name for c in proc.components}
     labels = {f.key: f.label for f in proc.form}
-    form_rows = [(f.label, d.form_data.get(f.key)) for f in proc.form if d.form_data.get(f.key) not in (None, "")]
+    form_rows = [
+        (f.label, shown_value(d.form_data.get(f.key), f.type))
+        for f in proc.form
+        if d.form_data.get(f.key) not in (None, "")
+    ]
     form_rows += [(k, v) for k, v in d.form_data.items() if k not in labels]  # kept, though not in the catalogue
     actions = [a for a in allowed_actions(Status(d.status), actor.role) if may_act(actor, d, a)]
     specialists = await lookup.specialists_of(d.department_id) if Action.ASSIGN in actions and d.department_id else []  # type: ignore[attr-defined]
@@ -203,7 +239,7 @@ async def _render_dossier(request: web.Request, d: Dossier, *, error: str = "", 
             "progress": lookup.progress_vi(ctx, d, agency.office_hours, now),
             "overdue": bool(d.appointment_at and now > d.appointment_at and Status(d.status) in TASK_HOLDER),
             "form_rows": form_rows,
-            "attachments": [_attachment_view(a, comp_names, proc) for a in attachments],
+            "attachments": [_attachment_view(a, comp_names, ocr_labels(proc, a.component)) for a in attachments],
             "history": [_history_view(h, d) for h in history],
             "actions": [a.value for a in actions],
             "action_names": {a.value: n for a, n in ACTION_NAMES_VI.items()},
@@ -225,11 +261,39 @@ def _done_name(action: str) -> str:
         return ""
 
 
-def _attachment_view(a: Attachment, comp_names: dict[str, str], proc: Any) -> dict[str, Any]:
+def shown_value(value: Any, kind: str = "") -> str:
+    """A stored value as an officer reads it: dates dd/mm/yyyy, date-times HH:MM dd/mm/yyyy."""
+    if isinstance(value, bool):
+        return "Có" if value else "Không"
+    text = str(value)
+    if kind in ("date", "datetime", "") and len(text) >= 10 and text[4] == "-" and text[7] == "-":
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            return text
+        return moment.strftime("%H:%M %d/%m/%Y" if "T" in text else "%d/%m/%Y")
+    return text
+
+
+def ocr_labels(proc: Any, component: str) -> dict[str, str]:
+    """OCR field → label: the form field filled from it, else the OCR contract's name."""
+    labels = dict(OCR_FIELD_LABELS)
+    for f in proc.form:
+        if f.source and f.source.startswith(component + "."):
+            labels[f.source.split(".", 1)[1]] = f.label
+    return labels
+
+
+def _attachment_view(a: Attachment, comp_names: dict[str, str], labels: dict[str, str]) -> dict[str, Any]:
     ocr = a.ocr or {}
     conf = ocr.get("confidence") or {}
     fields = [
-        {"key": k, "value": v, "confidence": conf.get(k) if isinstance(conf, dict) else None}
+        {
+            "key": k,
+            "label": labels.get(k, k),
+            "value": shown_value(v),
+            "confidence": conf.get(k) if isinstance(conf, dict) else None,
+        }
         for k, v in (ocr.get("fields") or {}).items()
     ]
     overall = conf if isinstance(conf, int | float) else None
@@ -238,7 +302,7 @@ def _attachment_view(a: Attachment, comp_names: dict[str, str], proc: Any) -> di
         "component": comp_names.get(a.component, a.component or "Giấy tờ khác"),
         "is_image": a.mime_type.startswith("image/"),
         "filename": a.filename or f"tep-{a.id}",
-        "doc_type": ocr.get("doc_type", ""),
+        "doc_type": DOC_TYPE_NAMES.get(ocr.get("doc_type", ""), ocr.get("doc_type", "")),
         "fields": fields,
         "overall": overall,
         "round": a.supplement_round,
