@@ -288,3 +288,30 @@ async def test_sending_is_paced_per_chat_and_errors_are_typed() -> None:
             assert not err.value.retryable
         finally:
             await channel.stop()
+
+
+async def test_webhook_without_a_configured_secret_refuses_everything() -> None:
+    """No secret set is a refusal, not a pass (whatever header the caller sends)."""
+    from aiohttp import web
+
+    async with FakeBotApi() as api:
+        settings = TelegramSettings(token=api.token, api_base_url=f"{api.url}/bot",
+                                    file_base_url=f"{api.url}/file/bot", mode="webhook", webhook_secret="")
+        seen: list[object] = []
+
+        async def record(inbound: object) -> None:
+            seen.append(inbound)
+
+        channel = TelegramChannel(settings, record)
+        await channel.start()
+        app = web.Application()
+        app.router.add_post("/telegram/webhook", channel.webhook)
+        try:
+            async with TestClient(TestServer(app)) as client:
+                update = api.push_text(CHAT, "/start")
+                for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": ""},
+                                {"X-Telegram-Bot-Api-Secret-Token": "anything"}):
+                    assert (await client.post("/telegram/webhook", json=update, headers=headers)).status == 403
+            assert seen == []
+        finally:
+            await channel.stop()
