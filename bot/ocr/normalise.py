@@ -180,7 +180,7 @@ def parse_name(text: str) -> Scored | None:
     t = nfc(text)
     t = re.sub(r"[^\w\s]", " ", t)
     t = re.sub(r"\d", " ", t)
-    words = [w for w in t.split() if w.isalpha()]
+    words = [p for w in t.split() if w.isalpha() for p in _unglue(w)]
     # stray one-letter noise at the ends
     while words and len(words[-1]) == 1 and words[-1].lower() not in ("y",):
         words.pop()
@@ -197,6 +197,22 @@ def parse_name(text: str) -> Scored | None:
         out.append(title(fixed))
         scores.append(s)
     return " ".join(out), min(scores)
+
+
+def _unglue(word: str) -> list[str]:
+    """'Lỷngọc' → ['Lỷ', 'ngọc']: two name syllables that OCR glued together."""
+    low = word.lower()
+    if len(word) < 4 or low in vocab.NAME_SET or vocab.fix_syllable(
+            word, allowed=vocab.NAME_SET)[1] >= 0.8:
+        return [word]
+    best: tuple[float, int] | None = None
+    for i in range(1, len(word)):
+        a = vocab.fix_syllable(word[:i], allowed=vocab.NAME_SET)[1]
+        b = vocab.fix_syllable(word[i:], allowed=vocab.NAME_SET)[1]
+        score = min(a, b)
+        if score >= 0.8 and (best is None or score > best[0]):
+            best = (score, i)
+    return [word] if best is None else [word[:best[1]], word[best[1]:]]
 
 
 def title(word: str) -> str:
@@ -260,6 +276,14 @@ def _parts(text: str) -> list[str]:
     out: list[str] = []
     for p in parts:
         out.extend(x.strip() for x in _split_units(p) if x.strip())
+    merged: list[str] = []
+    for p in out:    # 'Tỉnh,' / 'Tây Ninh' split by a wrap: a bare unit word joins the next
+        if merged and fold(merged[-1]) in ("tinh", "huyen", "xa", "phuong", "quan",
+                                           "thi xa", "thi tran", "thanh pho"):
+            merged[-1] = f"{merged[-1]} {p}"
+        else:
+            merged.append(p)
+    out = merged
     return [re.sub(r"\s+", " ", p) for p in out if p]
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from .. import normalise as N
 from .. import vocab
 from ..engine import Line
 from . import Extracted
-from .common import Label, read_labelled, text_after_keyword
+from .common import (Label, agree_with_signature, not_in_future, read_labelled,
+                     signed_date, text_after_keyword)
 
 FIELDS = ("mother_name", "mother_birth_year", "mother_id_number", "mother_residence",
           "ethnicity", "child_birth_datetime", "birth_place", "child_count", "child_sex",
@@ -35,7 +38,7 @@ def _conf(ocr: float, norm: float) -> float:
     return 0.35 + 0.35 * ocr + 0.3 * norm if norm > 0 else 0.0
 
 
-def extract(lines: list[Line]) -> Extracted:
+def extract(lines: list[Line], *, today: dt.date | None = None) -> Extracted:
     """Read the form's fields from OCR lines."""
     raw = read_labelled(lines, LABELS)
     if "birth_place" not in raw:     # 'Tại:' is short and easily lost: find the facility
@@ -59,7 +62,10 @@ def extract(lines: list[Line]) -> Extracted:
     if (r := raw.get("ethnicity")) and (v := N.parse_choice(r.text, vocab.ETHNIC_GROUPS)):
         out.put("ethnicity", v[0], _conf(r.conf, v[1]))
     if (r := raw.get("child_birth_datetime")) and (v := N.parse_datetime(r.text)):
-        out.put("child_birth_datetime", v[0], _conf(r.conf, v[1]))
+        when, fixed = agree_with_signature(str(v[0]), signed_date(lines))
+        if not fixed:
+            when, fixed = not_in_future(when, today or dt.date.today())
+        out.put("child_birth_datetime", when, _conf(r.conf, v[1]) * (0.85 if fixed else 1.0))
     if (r := raw.get("birth_place")) and (v := N.parse_place(r.text)):
         out.put("birth_place", v[0], _conf(r.conf, v[1]))
     if (r := raw.get("child_count")) and (v := N.parse_int(r.text, lo=1, hi=9)):

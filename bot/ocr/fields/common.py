@@ -3,12 +3,16 @@ without diacritics, and take the text after them, on the next line, or over seve
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz
 
 from ..engine import Line
+
+Box = tuple[int, int, int, int]
 from ..vocab import fold
 
 
@@ -46,7 +50,9 @@ STOP_WORDS = ("tay ninh, ngay", "nguoi do de", "nguoi lap", "thu truong", "(ky",
 
 def _find(label: Label, text: str) -> _Hit | None:
     best: _Hit | None = None
-    for pat in label.patterns:
+    pats = label.patterns + tuple(p.replace(" ", "") for p in label.patterns
+                                  if " " in p and "/" not in p)   # 'Họvàtên': spaces lost
+    for pat in pats:
         if len(text) < 2:
             continue
         if len(pat) > len(text) + 2:
@@ -76,16 +82,21 @@ def _hits(text: str, labels: tuple[Label, ...]) -> list[_Hit]:
     return sorted(chosen, key=lambda h: h.start)
 
 
-_LEAD = re.compile(r"^[\s:;.,_\-–…'\"`~*|/\\]+")
-_TRAIL = re.compile(r"[\s:;.,_\-–…'\"`~*|\\]+$")
+
+
+def _is_text(c: str) -> bool:
+    return c.isalnum() and unicodedata.category(c) != "Lm"   # 'ˆ' is a modifier letter
 
 
 def clean(value: str) -> str:
     """Strip leader dots and punctuation around a value."""
     v = re.sub(r"\.{2,}|…+|(?:\s\.){2,}", " ", value)
-    v = _LEAD.sub("", v)
-    v = _TRAIL.sub("", v)
-    return re.sub(r"\s+", " ", v).strip()
+    i, j = 0, len(v)
+    while i < j and not _is_text(v[i]):
+        i += 1
+    while j > i and not _is_text(v[j - 1]):
+        j -= 1
+    return re.sub(r"\s+", " ", v[i:j]).strip()
 
 
 def _span_conf(line: Line, start: int, end: int) -> float:
@@ -122,9 +133,10 @@ def read_labelled(lines: list[Line], labels: tuple[Label, ...]) -> dict[str, Raw
                     raw_value = lines[k].text
                     value, conf, used = clean(raw_value), lines[k].conf, k
             if (h.label.below and len(value) < 3) or h.label.multiline:
-                prev = used
+                anchor = line.box[0]
+                ref = _union(line.box, lines[used].box)
                 for _ in range(3 if h.label.multiline else 1):
-                    k = below(lines, prev)
+                    k = below(lines, ref, anchor)
                     if k is None or hits[k] or any(s in folded[k] for s in STOP_WORDS):
                         break
                     extra = clean(lines[k].text)
@@ -134,9 +146,49 @@ def read_labelled(lines: list[Line], labels: tuple[Label, ...]) -> dict[str, Raw
                         raw_value = lines[k].text
                         conf = min(conf, lines[k].conf) if conf else lines[k].conf
                         used = k
-                    prev = k
+                    ref = lines[k].box
             out[h.label.field] = Raw(value, conf, used)
     return out
+
+
+def signed_date(lines: list[Line]) -> str | None:
+    """The date the paper was signed ('Tây Ninh, ngày 05 tháng 06 năm 2025'), ISO."""
+    from ..normalise import parse_date
+
+    for ln in reversed(lines):
+        f = fold(ln.text)
+        if "thang" in f and "ngay" in f and "gio" not in f and "phut" not in f:
+            got = parse_date(ln.text[f.find("ngay"):], lo=1990, hi=2100)
+            if got is not None:
+                return str(got[0])
+    return None
+
+
+def agree_with_signature(event: str, signed: str | None) -> tuple[str, bool]:
+    """A birth or death is recorded on the day or soon after: when the event's year differs
+    from the signing year by one misread digit and the signing year fits, take it."""
+    if signed is None or event[:4] == signed[:4]:
+        return event, False
+    year = signed[:4]
+    candidate = year + event[4:]
+    diff = sum(a != b for a, b in zip(event[:4], year, strict=True))
+    if diff == 1 and candidate[:10] <= signed and candidate[:10] >= f"{int(year) - 1}{signed[4:]}":
+        return candidate, True
+    return event, False
+
+
+def not_in_future(event: str, today: dt.date) -> tuple[str, bool]:
+    """A birth or death on a paper in hand has happened: a year in the future is a misread
+    digit; fix it when exactly one one-digit change lands in the last five years."""
+    if event[:10] <= today.isoformat():
+        return event, False
+    year = event[:4]
+    options = {f"{year[:i]}{d}{year[i + 1:]}" for i in range(4) for d in "0123456789"}
+    options = {y for y in options
+               if str(today.year - 5) <= y and f"{y}{event[4:10]}" <= today.isoformat()}
+    if len(options) == 1:
+        return options.pop() + event[4:], True
+    return event, False
 
 
 def text_after_keyword(lines: list[Line], keywords: tuple[str, ...], *, after: str,
@@ -167,7 +219,7 @@ def right_of(lines: list[Line], i: int) -> int | None:
     for k, ln in enumerate(lines):
         a0, b0, a1, b1 = ln.box
         overlap = min(y1, b1) - max(y0, b0)
-        if k == i or a0 < x1 - height or a0 > x1 + 25 * height or \
+        if k == i or a0 < x1 - height or a0 > x1 + 5 * height or \
                 overlap < 0.5 * min(height, b1 - b0):
             continue
         if best is None or a0 < best[0]:
@@ -175,16 +227,25 @@ def right_of(lines: list[Line], i: int) -> int | None:
     return None if best is None else best[1]
 
 
-def below(lines: list[Line], i: int) -> int | None:
-    """The line just under line i that overlaps it horizontally (the value's next row)."""
-    x0, y0, x1, y1 = lines[i].box
-    height = max(1, y1 - y0)
+def _union(a: Box, b: Box) -> Box:
+    return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
+
+
+def below(lines: list[Line], ref: Box, anchor: int | None = None) -> int | None:
+    """The line just under `ref` that overlaps it horizontally (the value's next row) and,
+    given the label's left edge `anchor`, starts near it (a wrapped value, not the value of
+    the next row's label)."""
+    x0, y0, x1, y1 = ref
+    height = max(1, min(ln.box[3] - ln.box[1] for ln in lines) if lines else 1)
+    height = max(height, min(y1 - y0, 60))
     best: tuple[int, int] | None = None
     for k, ln in enumerate(lines):
         a0, b0, a1, b1 = ln.box
-        if b0 <= y0 + height * 0.5 or b0 > y1 + 2.5 * height:
+        if b0 <= y1 - 0.5 * height or b0 > y1 + 1.5 * height:
             continue
         if a1 < x0 or a0 > x1:
+            continue
+        if anchor is not None and abs(a0 - anchor) > 3 * height:
             continue
         if best is None or b0 < best[0]:
             best = (b0, k)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from .. import normalise as N
 from .. import vocab
 from ..engine import Line
 from . import Extracted
-from .common import Label, read_labelled
+from .common import Label, agree_with_signature, not_in_future, read_labelled, signed_date
 
 FIELDS = ("full_name", "sex", "date_of_birth", "ethnicity", "nationality", "id_number",
           "place_of_residence", "death_datetime", "death_place", "cause_of_death")
@@ -30,7 +32,7 @@ def _conf(ocr: float, norm: float) -> float:
     return 0.35 + 0.35 * ocr + 0.3 * norm if norm > 0 else 0.0
 
 
-def extract(lines: list[Line]) -> Extracted:
+def extract(lines: list[Line], *, today: dt.date | None = None) -> Extracted:
     """Read the notice's fields; birth must come before death."""
     raw = read_labelled(lines, LABELS)
     out = Extracted()
@@ -53,7 +55,10 @@ def extract(lines: list[Line]) -> Extracted:
     if (r := raw.get("place_of_residence")) and (v := N.parse_address(r.text)):
         out.put("place_of_residence", v[0], _conf(r.conf, v[1]))
     if (r := raw.get("death_datetime")) and (v := N.parse_datetime(r.text)):
-        out.put("death_datetime", v[0], _conf(r.conf, v[1]))
+        when, fixed = agree_with_signature(str(v[0]), signed_date(lines))
+        if not fixed:
+            when, fixed = not_in_future(when, today or dt.date.today())
+        out.put("death_datetime", when, _conf(r.conf, v[1]) * (0.85 if fixed else 1.0))
     if (r := raw.get("death_place")) and (v := N.parse_place(r.text)):
         out.put("death_place", v[0], _conf(r.conf, v[1]))
     if (r := raw.get("cause_of_death")) and (v := N.parse_choice(

@@ -71,7 +71,7 @@ def _id_number(lines: list[Line], raw: dict, out: Extracted, born: int | None,
     cands: list[tuple[str, float]] = []
     if (r := raw.get("id_number")) is not None:
         cands.append((r.text, r.conf))
-    for ln in lines[:8]:
+    for ln in lines:
         for m in _ID_RE.finditer(ln.text):
             cands.append((m.group(0), ln.conf))
     best = None
