@@ -1,8 +1,8 @@
 """The channel-neutral conversation engine (bộ máy hội thoại).
 
-One turn: take the user's lock, skip an event already handled, load the stored conversation,
-route to a step function, save the state (with the event id, in one transaction, guarded by
-the row's version), and only then send the replies. A typed error from a step becomes a
+One turn: take the user's lock, claim the event id (an event already handled is dropped),
+load the stored conversation, route to a step function, save the state (guarded by the
+row's version), and only then send the replies. A typed error from a step becomes a
 reply here, in one place. State lives in the database, so a restart or a second worker
 loses nothing; the per-user lock keeps two updates of one user in order in this process,
 the version column catches the rare race between processes (the turn is run again on the
@@ -21,7 +21,6 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 from tortoise.exceptions import IntegrityError
-from tortoise.transactions import in_transaction
 
 from backend.db.models import ConversationState, ProcessedEvent
 from backend.domain.messages import Attachment, Conversation, DeliveryError, Inbound, Outbound, Text
@@ -96,7 +95,7 @@ class Engine:
                 self._locks[key] = (lock, users - 1)
 
     async def _turn(self, inbound: Inbound) -> list[Outbound]:
-        if await ProcessedEvent.exists(channel=inbound.channel, event_id=inbound.event_id):
+        if not await self._claim(inbound):
             return []  # a webhook retried, or an update seen twice
         identity_id, citizen_id = await self._identify(inbound)
         channel = self.channels.get(inbound.channel)
@@ -107,13 +106,10 @@ class Engine:
         )
         for _ in range(3):
             row = await self._load(inbound)
-            conv = Conversation(inbound.channel, inbound.user_id, row.step, row.data)
+            conv = Conversation(inbound.channel, inbound.user_id, row.step, copy.deepcopy(row.data))
             replies = await self._run_step(inbound, conv, svc)
-            try:
-                if await self._save(row, conv, inbound):
-                    break
-            except IntegrityError:  # the same event handled by another worker just now
-                return []
+            if await self._save(row, conv):
+                break
             log.info("conversation on %s changed under us; running the turn again", inbound.channel)
         else:
             return [Text(texts.BUSY)]
@@ -121,6 +117,19 @@ class Engine:
         if self._turns % 1000 == 0:
             await ProcessedEvent.filter(created_at__lt=self.ctx.clock.now() - EVENT_RETENTION).delete()
         return replies
+
+    async def _claim(self, inbound: Inbound) -> bool:
+        """Take the event id (unique per channel); False when it was handled already.
+
+        Claimed before the step runs, so a repeated event never runs a use case twice. The
+        channels acknowledge an update before it is handled anyway (webhook answered at once,
+        polling offset confirmed), so a crash mid-turn loses that message either way.
+        """
+        try:
+            await ProcessedEvent.create(channel=inbound.channel, event_id=inbound.event_id)
+        except IntegrityError:
+            return False
+        return True
 
     async def _identify(self, inbound: Inbound) -> tuple[int, int]:
         """The citizen behind the chat; ``citizens.identify`` (which records the contact and
@@ -163,20 +172,14 @@ class Engine:
             conv.step, conv.data = before_step, before_data
             return [Text(texts.BUSY)]
 
-    async def _save(self, row: ConversationState, conv: Conversation, inbound: Inbound) -> bool:
-        """Record the event and the new state together; False when the row moved on meanwhile."""
-        try:
-            async with in_transaction() as conn:
-                await ProcessedEvent.create(channel=inbound.channel, event_id=inbound.event_id,
-                                            using_db=conn)
-                n = await ConversationState.filter(id=row.id, version=row.version).using_db(conn).update(
-                    step=conv.step, data=conv.data, version=row.version + 1,
-                    updated_at=self.ctx.clock.now())
-                if n != 1:
-                    raise _Retry
-        except _Retry:
-            return False
-        return True
+    async def _save(self, row: ConversationState, conv: Conversation) -> bool:
+        """Write the new state if it changed, guarded by the version; False when another
+        worker moved the row on meanwhile."""
+        if conv.step == row.step and conv.data == row.data:
+            return True  # nothing to write (a menu shown again, a typed error answered)
+        n = await ConversationState.filter(id=row.id, version=row.version).update(
+            step=conv.step, data=conv.data, version=row.version + 1, updated_at=self.ctx.clock.now())
+        return n == 1
 
     async def _send(self, inbound: Inbound, replies: list[Outbound]) -> None:
         channel = self.channels.get(inbound.channel)
@@ -207,10 +210,6 @@ class _Watched:
             if not exc.retryable:
                 self.engine.forget(self.channel, user_id)
             raise
-
-
-class _Retry(Exception):
-    pass
 
 
 async def _no_fetch(att: Attachment) -> bytes:
