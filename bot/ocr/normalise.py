@@ -186,6 +186,12 @@ def parse_name(text: str) -> Scored | None:
         words.pop()
     while words and len(words[0]) == 1:
         words.pop(0)
+    # stray tokens (leader remnants) at the ends: not near any name syllable
+    while len(words) > 2 and vocab.fix_syllable(words[0], allowed=vocab.SURNAME_SET)[1] < 0.5 \
+            and vocab.fix_syllable(words[1], allowed=vocab.SURNAME_SET)[1] >= 0.8:
+        words.pop(0)
+    while len(words) > 2 and vocab.fix_syllable(words[-1], allowed=vocab.NAME_SET)[1] < 0.5:
+        words.pop()
     if not 2 <= len(words) <= 6:
         return None
     out: list[str] = []
@@ -366,6 +372,9 @@ def fix_free_text(part: str) -> tuple[str, float]:
     scores: list[float] = [1.0]
     for i, w in enumerate(words):
         f = fold(w)
+        if i == 0 and len(w) == 2 and f.endswith("p") and w[0].isupper():
+            out.append("Ấp")       # 'Ñp', 'Âp': the capital's marks are often misread
+            continue
         after_number = i > 0 and any(c.isdigit() for c in words[i - 1])
         if f in _LOCAL_WORDS and (i == 0 or f in ("pho", "nha") or
                                   (f == "duong" and after_number)):

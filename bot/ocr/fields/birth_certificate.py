@@ -8,8 +8,7 @@ from .. import normalise as N
 from .. import vocab
 from ..engine import Line
 from . import Extracted
-from .common import (Label, agree_with_signature, not_in_future, read_labelled,
-                     signed_date, text_after_keyword)
+from .common import Label, event_date, read_labelled, text_after_keyword
 
 FIELDS = ("mother_name", "mother_birth_year", "mother_id_number", "mother_residence",
           "ethnicity", "child_birth_datetime", "birth_place", "child_count", "child_sex",
@@ -62,9 +61,7 @@ def extract(lines: list[Line], *, today: dt.date | None = None) -> Extracted:
     if (r := raw.get("ethnicity")) and (v := N.parse_choice(r.text, vocab.ETHNIC_GROUPS)):
         out.put("ethnicity", v[0], _conf(r.conf, v[1]))
     if (r := raw.get("child_birth_datetime")) and (v := N.parse_datetime(r.text)):
-        when, fixed = agree_with_signature(str(v[0]), signed_date(lines))
-        if not fixed:
-            when, fixed = not_in_future(when, today or dt.date.today())
+        when, fixed = event_date(str(v[0]), lines, today or dt.date.today())
         out.put("child_birth_datetime", when, _conf(r.conf, v[1]) * (0.85 if fixed else 1.0))
     if (r := raw.get("birth_place")) and (v := N.parse_place(r.text)):
         out.put("birth_place", v[0], _conf(r.conf, v[1]))

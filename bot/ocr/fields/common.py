@@ -140,6 +140,8 @@ def read_labelled(lines: list[Line], labels: tuple[Label, ...]) -> dict[str, Raw
                     if k is None or hits[k] or any(s in folded[k] for s in STOP_WORDS):
                         break
                     extra = clean(lines[k].text)
+                    for r in _row_rest(lines, k, hits):   # the row may be cut in segments
+                        extra = f"{extra} {clean(lines[r].text)}".strip()
                     if extra:
                         sep = ", " if raw_value.rstrip(" .-_'`").endswith(",") else " "
                         value = f"{value}{sep}{extra}" if value else extra
@@ -165,16 +167,30 @@ def signed_date(lines: list[Line]) -> str | None:
 
 
 def agree_with_signature(event: str, signed: str | None) -> tuple[str, bool]:
-    """A birth or death is recorded on the day or soon after: when the event's year differs
-    from the signing year by one misread digit and the signing year fits, take it."""
+    """A birth or death is recorded on the day or within the year after: when the event falls
+    outside that window and its year differs from the signing year by one misread digit,
+    take the signing year. The signing date must itself be checked first (not_in_future)."""
     if signed is None or event[:4] == signed[:4]:
         return event, False
-    year = signed[:4]
-    candidate = year + event[4:]
-    diff = sum(a != b for a, b in zip(event[:4], year, strict=True))
-    if diff == 1 and candidate[:10] <= signed and candidate[:10] >= f"{int(year) - 1}{signed[4:]}":
+    year_before = f"{int(signed[:4]) - 1}{signed[4:10]}"
+    if year_before <= event[:10] <= signed:
+        return event, False
+    candidate = signed[:4] + event[4:]
+    diff = sum(a != b for a, b in zip(event[:4], signed[:4], strict=True))
+    if diff == 1 and year_before <= candidate[:10] <= signed:
         return candidate, True
     return event, False
+
+
+def event_date(event: str, lines: list[Line], today: dt.date) -> tuple[str, bool]:
+    """Check an event's date-time against today and the paper's signing date."""
+    signed = signed_date(lines)
+    if signed is not None and signed > today.isoformat():
+        signed = None                      # the signing date is misread too
+    when, fixed = not_in_future(event, today)
+    if not fixed:
+        when, fixed = agree_with_signature(when, signed)
+    return when, fixed
 
 
 def not_in_future(event: str, today: dt.date) -> tuple[str, bool]:
@@ -225,6 +241,16 @@ def right_of(lines: list[Line], i: int) -> int | None:
         if best is None or a0 < best[0]:
             best = (a0, k)
     return None if best is None else best[1]
+
+
+def _row_rest(lines: list[Line], k: int, hits: list[list[_Hit]]) -> list[int]:
+    """Segments right of line k on its row, up to the next label."""
+    out: list[int] = []
+    cur = k
+    while (r := right_of(lines, cur)) is not None and not hits[r] and r not in out:
+        out.append(r)
+        cur = r
+    return out
 
 
 def _union(a: Box, b: Box) -> Box:

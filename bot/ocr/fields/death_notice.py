@@ -8,7 +8,7 @@ from .. import normalise as N
 from .. import vocab
 from ..engine import Line
 from . import Extracted
-from .common import Label, agree_with_signature, not_in_future, read_labelled, signed_date
+from .common import Label, event_date, read_labelled
 
 FIELDS = ("full_name", "sex", "date_of_birth", "ethnicity", "nationality", "id_number",
           "place_of_residence", "death_datetime", "death_place", "cause_of_death")
@@ -55,9 +55,7 @@ def extract(lines: list[Line], *, today: dt.date | None = None) -> Extracted:
     if (r := raw.get("place_of_residence")) and (v := N.parse_address(r.text)):
         out.put("place_of_residence", v[0], _conf(r.conf, v[1]))
     if (r := raw.get("death_datetime")) and (v := N.parse_datetime(r.text)):
-        when, fixed = agree_with_signature(str(v[0]), signed_date(lines))
-        if not fixed:
-            when, fixed = not_in_future(when, today or dt.date.today())
+        when, fixed = event_date(str(v[0]), lines, today or dt.date.today())
         out.put("death_datetime", when, _conf(r.conf, v[1]) * (0.85 if fixed else 1.0))
     if (r := raw.get("death_place")) and (v := N.parse_place(r.text)):
         out.put("death_place", v[0], _conf(r.conf, v[1]))
