@@ -8,9 +8,18 @@ from typing import Any
 
 from backend.db.models import Dossier
 from backend.domain.messages import Button, Conversation, Inbound, Outbound
-from backend.domain.workflow import ACTION_NAMES_VI, ROLE_NAMES_VI, STATUS_NAMES_VI, Action, Role, Status
+from backend.domain.workflow import (
+    ACTION_NAMES_VI,
+    ROLE_NAMES_VI,
+    STATUS_NAMES_VI,
+    Action,
+    Role,
+    Status,
+    WorkflowError,
+)
 from backend.services import dossiers, officers
 from backend.services.context import Actor
+from backend.services.errors import Conflict, Forbidden, NotFound
 from backend.services.lookup import specialists_of
 from bot import texts
 from bot.handlers.base import ChatError, Result, Services, Step, button_parts, column, text, typed
@@ -103,15 +112,19 @@ async def reason(inbound: Inbound, conv: Conversation, svc: Services) -> Result:
         raise ChatError(texts.OFFICER_NEED_TEXT if not inbound.button else texts.STALE_BUTTON)
     actor = await _actor(svc)
     action, dossier_id, version = p["action"], int(p["dossier_id"]), int(p["version"])
-    if action == "request_supplement":
-        items = [line.strip(" -•\t") for line in raw.replace(";", "\n").splitlines()]
-        d = await dossiers.request_supplement(svc.ctx, actor, dossier_id, items, version=version)
-    elif action == "reject":
-        d = await dossiers.reject(svc.ctx, actor, dossier_id, raw, version=version)
-    elif action == "send_back_draft":
-        d = await dossiers.send_back_draft(svc.ctx, actor, dossier_id, raw, version=version)
-    else:
-        d = await dossiers.send_back_signature(svc.ctx, actor, dossier_id, raw, version=version)
+    try:
+        if action == "request_supplement":
+            items = [line.strip(" -•\t") for line in raw.replace(";", "\n").splitlines()]
+            d = await dossiers.request_supplement(svc.ctx, actor, dossier_id, items, version=version)
+        elif action == "reject":
+            d = await dossiers.reject(svc.ctx, actor, dossier_id, raw, version=version)
+        elif action == "send_back_draft":
+            d = await dossiers.send_back_draft(svc.ctx, actor, dossier_id, raw, version=version)
+        else:
+            d = await dossiers.send_back_signature(svc.ctx, actor, dossier_id, raw, version=version)
+    except (Conflict, NotFound, Forbidden, WorkflowError) as exc:
+        conv.data = {}  # the dossier moved on: the pending action is void, say why and stop
+        return [text(str(exc))], "menu"
     svc.changed()
     conv.data = {}
     return _done(action, d), "menu"

@@ -381,7 +381,12 @@ async def test_supplement_lookup_and_officer_reasons(seeded: None, ctx: ServiceC
     assert "chưa liên kết" in body(await stranger.send(button=f"do:reject:{d.id}:{d.version}"))
     await officer.send(button=f"do:reject:{d.id}:{d.version}")
     assert "Từ chối" in body(await officer.send("Không đúng thẩm quyền"))
-    assert (await Dossier.get()).status == Status.REJECTED
+    d = await Dossier.get()
+    assert d.status == Status.REJECTED
+    # A reason typed for an action that is no longer possible: said so, and the chat moves on.
+    await officer.send(button=f"do:reject:{d.id}:{d.version}")
+    assert "Không thể" in body(await officer.send("Lý do khác"))
+    assert (await ConversationState.get(channel="mem", user_id="o1")).step == "menu"
 
 
 async def test_assign_offers_the_departments_specialists(seeded: None, ctx: ServiceContext) -> None:
