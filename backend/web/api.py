@@ -39,7 +39,14 @@ def authorised(request: web.Request) -> web.Response | None:
 
 def parse_since(raw: str) -> datetime | None:
     """ISO 8601; a time without an offset is taken as Vietnamese time."""
-    moment = datetime.fromisoformat(raw.strip().replace(" ", "+"))  # '+' arrives as a space when not encoded
+    raw = raw.strip()
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:  # an unencoded '+' of the offset arrives as a space
+        head, sep, offset = raw.rpartition(" ")
+        if not sep:
+            raise
+        moment = datetime.fromisoformat(f"{head}+{offset}")
     return moment if moment.tzinfo else moment.replace(tzinfo=VN_TZ)
 
 
