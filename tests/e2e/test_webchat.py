@@ -126,3 +126,59 @@ async def test_webchat_birth_registration(fresh_db_url: str, tmp_path: Path) -> 
             assert first.status == 200
             poll = await (await stranger.get(client.make_url("/chat/api/poll?after=0"))).json()
             assert d.code not in str(poll["messages"]) and "menu:submit" in str(poll["messages"])
+
+
+async def test_webchat_real_ocr_prefills_the_form(sqlite_template: Path, tmp_path: Path) -> None:
+    """The real OcrReader (process pool, Tesseract) reads a generated birth certificate and ID
+    card; the chat shows what it read and asks only what the papers do not say."""
+    import shutil
+
+    from backend.db.models import ConversationState
+    from tests.ocr_docs import make_sample
+
+    db = tmp_path / "app.sqlite3"
+    shutil.copy(sqlite_template, db)
+    cert, card = make_sample("birth_certificate", "flat", 1), make_sample("id_card", "flat", 2)
+    settings = Settings(database_url=f"sqlite://{db}", data_dir=tmp_path / "var", ocr_workers=1)
+    app = create_app(settings)
+    async with TestClient(TestServer(app)) as client:
+        b = Browser(client)
+        await b.say(button="menu:submit")
+        await b.say(button="proc:birth_registration")
+        read = texts(await b.photo(cert.jpeg, "giay-chung-sinh.jpg"))
+        assert "Tôi đọc được" in read and str(cert.truth["mother_name"]) in read
+        await b.say(button="doc:next")
+        assert str(card.truth["full_name"]) in texts(await b.photo(card.jpeg, "cccd.jpg"))
+        await b.say(button="doc:next")
+        asked: list[str] = []
+        reply = await b.say(button="doc:skip")
+        for _ in range(20):
+            state = await ConversationState.get(channel="webchat")
+            if state.step != "submit.field":
+                break
+            key = state.data["asking"]
+            offered = buttons(reply)
+            if f"ans:{key}:ok" not in offered:
+                asked.append(key)  # asked because missing, not to confirm a reading
+            if f"ans:{key}:ok" in offered:
+                reply = await b.say(button=f"ans:{key}:ok")
+            elif f"ans:{key}:0" in offered:
+                reply = await b.say(button=f"ans:{key}:0")
+            elif f"ans:{key}:skip" in offered:
+                reply = await b.say(button=f"ans:{key}:skip")
+            else:
+                reply = await b.say({"father_name": "Nguyễn Văn An", "father_birth_year": "1990"}[key])
+        assert state.step == "submit.review"
+        form = state.data["form"]
+        assert form["mother_name"] == cert.truth["mother_name"]
+        assert form["child_birth_datetime"] == cert.truth["child_birth_datetime"]
+        assert form["declarant_name"] == card.truth["full_name"]
+        assert form["declarant_id_number"] == card.truth["id_number"]
+        for read_from_papers in ("mother_name", "declarant_name", "declarant_id_number", "child_birth_place",
+                                 "child_birth_datetime", "mother_residence"):
+            assert read_from_papers not in asked
+        assert "declarant_relationship" in asked and "parents_married" in asked
+        done = await b.say(button="sub:confirm")
+        d = await Dossier.get()
+        assert d.code in texts(done)
+        assert d.form_data["mother_birth_year"] == cert.truth["mother_birth_year"]
