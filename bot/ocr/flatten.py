@@ -66,7 +66,8 @@ def find_document(rgb: np.ndarray) -> np.ndarray | None:
     # paper: bright and grey; normalise light first so a shadowed page stays bright
     paper = val - 1.2 * sat
     paper = cv2.GaussianBlur(paper, (0, 0), 3)
-    paper = cv2.normalize(paper, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
+    lo, hi = float(paper.min()), float(paper.max())
+    paper = ((paper - lo) / max(hi - lo, 1e-6) * 255).astype(np.uint8)
     _, mask = cv2.threshold(paper, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     k = np.ones((9, 9), np.uint8)
     mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, k)
@@ -153,16 +154,16 @@ def remove_leaders(gray: np.ndarray) -> np.ndarray:
     if n < 6:
         return gray
     xh = x_height(gray) or 20.0
-    x, y = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_TOP]
+    x = stats[:, cv2.CC_STAT_LEFT]
     w, h = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
     flat = (h <= 0.4 * xh) & (h >= 1)
     flat[0] = False
     big = (h > 0.5 * xh) & (h < 4 * xh)
     big[0] = False
     # where letters are, stretched up and down by half a letter: tone marks live there
-    letters = np.isin(labels, np.where(big)[0]).astype(np.uint8)
     reach = max(3, int(0.55 * xh))
-    letters = cv2.dilate(letters, np.ones((2 * reach + 1, 1), np.uint8))
+    letters = cv2.dilate(np.isin(labels, np.where(big)[0]).astype(np.uint8),
+                         np.ones((2 * reach + 1, 1), np.uint8))
     cx = np.clip(cent[:, 0].astype(int), 0, gray.shape[1] - 1)
     cy = np.clip(cent[:, 1].astype(int), 0, gray.shape[0] - 1)
     cand = np.where(flat & (letters[cy, cx] == 0))[0]

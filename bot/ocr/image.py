@@ -50,7 +50,7 @@ def check_image(data: bytes, *, max_bytes: int = MAX_BYTES) -> None:
                 im.verify()
     except ImageRejected:
         raise
-    except (UnidentifiedImageError, ) as e:
+    except UnidentifiedImageError as e:
         raise ImageRejected("not_image", "not an image") from e
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
         raise ImageRejected("too_many_pixels", "decompression bomb") from e
@@ -64,14 +64,13 @@ def load_rgb(data: bytes) -> np.ndarray:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as im:
-                im.load()
-                im = ImageOps.exif_transpose(im) or im
+            with Image.open(io.BytesIO(data)) as f:
+                f.load()
+                im: Image.Image = ImageOps.exif_transpose(f) or f
                 if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
                     rgba = im.convert("RGBA")
                     bg = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
                     im = Image.alpha_composite(bg, rgba)
-                rgb = im.convert("RGB")
-                return np.asarray(rgb).copy()
+                return np.asarray(im.convert("RGB")).copy()
     except (OSError, SyntaxError, ValueError, EOFError) as e:  # truncated after the header
         raise ImageRejected("corrupt", str(e)[:80]) from e

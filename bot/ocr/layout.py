@@ -71,10 +71,10 @@ def split_rows(bw: np.ndarray, box: Box, xh: float) -> list[Box]:
         else:
             merged.append(b)
     out: list[Box] = []
-    for a, b in merged:
-        cols = np.where(sub[a:b].any(0))[0]
+    for top, bottom in merged:
+        cols = np.where(sub[top:bottom].any(0))[0]
         if len(cols):
-            out.append((x0 + int(cols[0]), y0 + a, x0 + int(cols[-1]) + 1, y0 + b))
+            out.append((x0 + int(cols[0]), y0 + top, x0 + int(cols[-1]) + 1, y0 + bottom))
     return out
 
 

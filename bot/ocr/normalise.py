@@ -48,18 +48,18 @@ def parse_date(text: str, *, lo: int = 1900, hi: int = 2100) -> Scored | None:
     groups = _digit_groups(text)
     if len(groups) >= 3:
         for i in range(len(groups) - 2):
-            d, m, y = groups[i], groups[i + 1], groups[i + 2]
-            if len(y) == 4 and 1 <= len(d) <= 2 and 1 <= len(m) <= 2:
-                cands.append((int(y), int(m), int(d)))
+            gd, gm, gy = groups[i], groups[i + 1], groups[i + 2]
+            if len(gy) == 4 and 1 <= len(gd) <= 2 and 1 <= len(gm) <= 2:
+                cands.append((int(gy), int(gm), int(gd)))
     joined = "".join(groups)
     if len(joined) == 8:
         cands.append((int(joined[4:]), int(joined[2:4]), int(joined[:2])))
-    for y, m, d in cands:
+    for cy, cm, cd in cands:
         try:
-            day = dt.date(y, m, d)
+            day = dt.date(cy, cm, cd)
         except ValueError:
             continue
-        if lo <= y <= hi:
+        if lo <= cy <= hi:
             return day.isoformat(), 1.0 if len(groups) == 3 else 0.8
     return None
 
@@ -154,6 +154,19 @@ def parse_id_number(text: str, *, born_year: int | None = None, sex: str | None 
     if best is None and 9 <= len(joined) <= 13:
         return joined, 0.2
     return best
+
+
+def repair_id(idn: str, *, born_year: int | None, sex: str | None) -> tuple[str, bool]:
+    """The ID repeats the holder's century+sex and birth year (digits 4–6): when exactly one
+    of those digits disagrees with a birth year and sex read elsewhere, it is the misread."""
+    if born_year is None or sex not in ("Nam", "Nữ") or not re.fullmatch(r"\d{12}", idn):
+        return idn, False
+    want = f"{(born_year // 100 - 19) * 2 + (0 if sex == 'Nam' else 1)}{born_year % 100:02d}"
+    if len(want) != 3 or idn[3:6] == want:
+        return idn, False
+    if sum(a != b for a, b in zip(idn[3:6], want, strict=True)) == 1:
+        return idn[:3] + want + idn[6:], True
+    return idn, False
 
 
 def id_plausibility(idn: str, *, born_year: int | None = None, sex: str | None = None) -> float:

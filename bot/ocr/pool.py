@@ -53,7 +53,8 @@ class OcrReader:
         return ProcessPoolExecutor(self._workers, mp_context=multiprocessing.get_context("spawn"),
                                    initializer=_warm_up)
 
-    async def _run(self, fn: Callable[..., Any], data: bytes, timeout: float) -> Any:
+    async def _run(self, fn: Callable[..., Any], data: bytes,
+                   timeout: float) -> Any:  # noqa: ASYNC109 - the job's own limit, see read()
         async with self._lock:
             if self._pool is None:
                 self._pool = self._new_pool()
@@ -81,13 +82,16 @@ class OcrReader:
                 p.kill()
         pool.shutdown(wait=False, cancel_futures=True)
 
-    async def read(self, data: bytes, *, timeout: float = 30) -> OcrResult:
-        """Check the image here (cheap), then read it in the pool."""
+    async def read(self, data: bytes, *,
+                   timeout: float = 30) -> OcrResult:  # noqa: ASYNC109 - public API
+        """Check the image here (cheap), then read it in the pool; a job over `timeout`
+        seconds is killed with its worker (asyncio.timeout would leave Tesseract running)."""
         check_image(data)
         result: OcrResult = await self._run(self._read_fn, data, timeout)
         return result
 
-    async def decode_qr(self, data: bytes, *, timeout: float = 10) -> str | None:
+    async def decode_qr(self, data: bytes, *,
+                        timeout: float = 10) -> str | None:  # noqa: ASYNC109 - public API
         """Any QR code in the photo (receipt lookups): the payload text or None."""
         check_image(data)
         payload: str | None = await self._run(self._qr_fn, data, timeout)

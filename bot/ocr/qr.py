@@ -50,7 +50,7 @@ def parse_card_qr(payload: str | None) -> CardQr | None:
 
 def _decode(gray: np.ndarray) -> str | None:
     try:
-        res = zxingcpp.read_barcodes(gray, formats=zxingcpp.BarcodeFormat.QRCode,
+        res = zxingcpp.read_barcodes(gray, formats=zxingcpp.BarcodeFormat.QRCode,  # type: ignore[arg-type]
                                      try_rotate=True, try_downscale=True)
     except (ValueError, RuntimeError):
         return None

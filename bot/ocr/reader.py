@@ -81,8 +81,8 @@ def read_array(rgb: np.ndarray, engine: OcrEngine | None = None) -> OcrResult:
         card_qr = parse_card_qr(payload)
     if not has_text(page):
         if card_qr is not None:
-            ex = id_card.extract([], card_qr)
-            return OcrResult("id_card", ex.fields, ex.confidence, payload)
+            only_qr = id_card.extract([], card_qr)
+            return OcrResult("id_card", only_qr.fields, only_qr.confidence, payload)
         return OcrResult("unknown", {}, {}, payload)
     lines = ocr_lines(page, engine)
     text = "\n".join(ln.text for ln in lines)

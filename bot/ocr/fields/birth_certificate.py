@@ -53,15 +53,17 @@ def extract(lines: list[Line], *, today: dt.date | None = None) -> Extracted:
     if (r := raw.get("mother_birth_year")) and (v := N.parse_year(r.text, lo=1940, hi=2015)):
         out.put("mother_birth_year", v[0], _conf(r.conf, v[1]))
     born = out.fields.get("mother_birth_year")
-    if (r := raw.get("mother_id_number")) and (v := N.parse_id_number(
-            r.text, born_year=born if isinstance(born, int) else None, sex="Nữ")):
-        out.put("mother_id_number", v[0], _conf(r.conf, float(v[1])))
+    year = born if isinstance(born, int) else None
+    if (r := raw.get("mother_id_number")) and (v := N.parse_id_number(r.text, born_year=year,
+                                                                       sex="Nữ")):
+        idn, fixed = N.repair_id(str(v[0]), born_year=year, sex="Nữ")
+        out.put("mother_id_number", idn, _conf(r.conf, float(v[1])) * (0.9 if fixed else 1.0))
     if (r := raw.get("mother_residence")) and (v := N.parse_address(r.text)):
         out.put("mother_residence", v[0], _conf(r.conf, v[1]))
     if (r := raw.get("ethnicity")) and (v := N.parse_choice(r.text, vocab.ETHNIC_GROUPS)):
         out.put("ethnicity", v[0], _conf(r.conf, v[1]))
     if (r := raw.get("child_birth_datetime")) and (v := N.parse_datetime(r.text)):
-        when, fixed = event_date(str(v[0]), lines, today or dt.date.today())
+        when, fixed = event_date(str(v[0]), r.conf, lines, today or dt.date.today())
         out.put("child_birth_datetime", when, _conf(r.conf, v[1]) * (0.85 if fixed else 1.0))
     if (r := raw.get("birth_place")) and (v := N.parse_place(r.text)):
         out.put("birth_place", v[0], _conf(r.conf, v[1]))

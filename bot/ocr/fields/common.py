@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz
 
 from ..engine import Line
+from ..vocab import fold
 
 Box = tuple[int, int, int, int]
-from ..vocab import fold
 
 
 @dataclass(frozen=True)
@@ -153,8 +153,9 @@ def read_labelled(lines: list[Line], labels: tuple[Label, ...]) -> dict[str, Raw
     return out
 
 
-def signed_date(lines: list[Line]) -> str | None:
-    """The date the paper was signed ('Tây Ninh, ngày 05 tháng 06 năm 2025'), ISO."""
+def signed_date(lines: list[Line]) -> tuple[str, float] | None:
+    """The date the paper was signed ('Tây Ninh, ngày 05 tháng 06 năm 2025'), ISO, and the
+    OCR confidence of its year."""
     from ..normalise import parse_date
 
     for ln in reversed(lines):
@@ -162,7 +163,8 @@ def signed_date(lines: list[Line]) -> str | None:
         if "thang" in f and "ngay" in f and "gio" not in f and "phut" not in f:
             got = parse_date(ln.text[f.find("ngay"):], lo=1990, hi=2100)
             if got is not None:
-                return str(got[0])
+                year = [w.conf for w in ln.words if str(got[0])[:4] in w.text]
+                return str(got[0]), (year[0] if year else ln.conf)
     return None
 
 
@@ -182,15 +184,17 @@ def agree_with_signature(event: str, signed: str | None) -> tuple[str, bool]:
     return event, False
 
 
-def event_date(event: str, lines: list[Line], today: dt.date) -> tuple[str, bool]:
-    """Check an event's date-time against today and the paper's signing date."""
-    signed = signed_date(lines)
-    if signed is not None and signed > today.isoformat():
-        signed = None                      # the signing date is misread too
+def event_date(event: str, conf: float, lines: list[Line], today: dt.date
+               ) -> tuple[str, bool]:
+    """Check an event's date-time (read with confidence `conf`) against today and against
+    the paper's signing date when that was read more surely."""
     when, fixed = not_in_future(event, today)
-    if not fixed:
-        when, fixed = agree_with_signature(when, signed)
-    return when, fixed
+    if fixed:
+        return when, fixed
+    signed = signed_date(lines)
+    if signed is None or signed[0] > today.isoformat() or signed[1] <= conf:
+        return when, False
+    return agree_with_signature(when, signed[0])
 
 
 def not_in_future(event: str, today: dt.date) -> tuple[str, bool]:

@@ -48,14 +48,16 @@ def extract(lines: list[Line], *, today: dt.date | None = None) -> Extracted:
         out.put("nationality", v[0], _conf(r.conf, v[1]))
     dob = out.fields.get("date_of_birth")
     sex = out.fields.get("sex")
-    if (r := raw.get("id_number")) and (v := N.parse_id_number(
-            r.text, born_year=int(str(dob)[:4]) if dob else None,
-            sex=sex if isinstance(sex, str) else None)):
-        out.put("id_number", v[0], _conf(r.conf, float(v[1])))
+    born = int(str(dob)[:4]) if dob else None
+    who = sex if isinstance(sex, str) else None
+    if (r := raw.get("id_number")) and (v := N.parse_id_number(r.text, born_year=born,
+                                                                sex=who)):
+        idn, fixed = N.repair_id(str(v[0]), born_year=born, sex=who)
+        out.put("id_number", idn, _conf(r.conf, float(v[1])) * (0.9 if fixed else 1.0))
     if (r := raw.get("place_of_residence")) and (v := N.parse_address(r.text)):
         out.put("place_of_residence", v[0], _conf(r.conf, v[1]))
     if (r := raw.get("death_datetime")) and (v := N.parse_datetime(r.text)):
-        when, fixed = event_date(str(v[0]), lines, today or dt.date.today())
+        when, fixed = event_date(str(v[0]), r.conf, lines, today or dt.date.today())
         out.put("death_datetime", when, _conf(r.conf, v[1]) * (0.85 if fixed else 1.0))
     if (r := raw.get("death_place")) and (v := N.parse_place(r.text)):
         out.put("death_place", v[0], _conf(r.conf, v[1]))

@@ -80,7 +80,8 @@ def _id_number(lines: list[Line], raw: dict, out: Extracted, born: int | None,
         if v is not None and (best is None or v[1] + 0.1 * conf > best[1] + 0.1 * best[2]):
             best = (v[0], v[1], conf)
     if best is not None:
-        out.put("id_number", best[0], _conf(best[2], float(best[1])))
+        idn, fixed = N.repair_id(str(best[0]), born_year=born, sex=sex)
+        out.put("id_number", idn, _conf(best[2], float(best[1])) * (0.9 if fixed else 1.0))
 
 
 def _expiry(lines: list[Line], raw: dict, out: Extracted) -> None:
@@ -109,6 +110,19 @@ def _expiry(lines: list[Line], raw: dict, out: Extracted) -> None:
                 return
             near = [o for o in options if _digit_diff(o.isoformat(), value[0]) <= 1]
             if near:
+                # one digit disagrees: in the year, trust the rule; in day or month, trust
+                # whichever of the two dates was read more surely
+                exp_conf = _conf(value[2], value[1])
+                if near[0].year == got.year and exp_conf > out.confidence["date_of_birth"]:
+                    try:
+                        fixed = born.replace(month=got.month, day=got.day)
+                    except ValueError:
+                        fixed = None
+                    if fixed is not None:
+                        out.put("date_of_birth", fixed.isoformat(),
+                                min(exp_conf, out.confidence["date_of_birth"] + 0.1))
+                        out.put("date_of_expiry", value[0], exp_conf)
+                        return
                 out.put("date_of_expiry", near[0].isoformat(), _conf(value[2], 0.7))
                 return
     if value is not None:
