@@ -12,6 +12,7 @@ import base64
 import ipaddress
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 
@@ -75,7 +76,7 @@ def client_address(request: web.Request) -> str:
 
 async def lookup_page(request: web.Request) -> web.StreamResponse:
     raw = request.query.get("ma", "").strip()[:80]
-    ctx = {"code": raw, "view": None, "error": "", "qr": "", "me": None, "csrf": ""}
+    ctx: dict[str, Any] = {"code": raw, "view": None, "error": "", "qr": "", "me": None, "csrf": ""}
     if not raw:
         return _page(request, ctx)
     wait = request.app[LIMITER].take(client_address(request))

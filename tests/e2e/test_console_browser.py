@@ -210,6 +210,17 @@ async def test_console_in_chromium(chromium: str, fresh_db_url: str, tmp_path: P
                 history = await desk.inner_text("ol.history")
                 for who in ("Trần Thị Mai", "Lê Văn Hùng", "Phạm Ngọc Ánh", "Nguyễn Văn Phúc", "Bùi Thị Lan"):
                     assert who in history
+                await desk.screenshot(path=str(SHOTS / "console-dossier-returned.png"), full_page=True)
+                await desk.goto(f"{base}/console/reports")
+                assert "Đăng ký khai sinh" in await desk.inner_text("#summary")
+                await desk.screenshot(path=str(SHOTS / "console-reports.png"), full_page=True)
+                # A stranger scanning the receipt's QR: status, no personal data.
+                stranger = await (await browser.new_context(viewport={"width": 390, "height": 844})).new_page()
+                await stranger.goto(f"{base}/tra-cuu?ma={d.code}")
+                shown = await stranger.inner_text("main")
+                assert "Đã trả kết quả" in shown and "Nguyễn V. A." in shown
+                assert "Nguyễn Văn An" not in shown and "072090001234" not in shown
+                await stranger.screenshot(path=str(SHOTS / "lookup-phone.png"), full_page=True)
             finally:
                 await browser.close()
 

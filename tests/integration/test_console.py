@@ -535,3 +535,68 @@ async def test_catalogue_reload_shows_a_broken_file(fresh_db_url: str, tmp_path:
         (folder / "broken.yaml").write_text("slug: broken\nname: Thiếu trường\n", encoding="utf-8")
         resp, text = await console.post("/console/admin/catalogue/reload")
         assert resp.status == 400 and "broken" in text
+
+
+DEATH_FORM = {
+    "declarant_name": "Lê Thị Hoa",
+    "declarant_id_number": "072185004321",
+    "declarant_residence": "Ấp Trường Lưu, phường Hòa Thành, tỉnh Tây Ninh",
+    "declarant_relationship": "Con",
+    "deceased_name": "Lê Văn Tư",
+    "deceased_sex": "Nam",
+    "deceased_birth_date": "1940-03-02",
+    "deceased_ethnicity": "Kinh",
+    "deceased_nationality": "Việt Nam",
+    "deceased_residence": "Ấp Trường Lưu, phường Hòa Thành, tỉnh Tây Ninh",
+    "death_datetime": "2026-11-20T14:00",
+    "death_place": "Tại nhà",
+}
+
+
+async def test_verification_extension_once_and_apology(console: Console) -> None:
+    from backend.db.models import Agency
+
+    ctx = console.ctx
+    ident = await citizens.identify(ctx, "telegram", "5550099", "Hoa")
+    ids = [
+        (await citizens.store_attachment(ctx, citizen_id=ident.citizen_id, data=f"p{c}".encode(),  # type: ignore[attr-defined]
+                                         mime_type="image/jpeg", component=c)).id
+        for c in ("death_notice", "declarant_id")
+    ]  # fmt: skip
+    agency = await Agency.get(code="000.31.57.H57")
+    d = await uc.submit(ctx, identity_id=ident.id, procedure_slug="death_registration", agency_id=agency.id,
+                        form_data=DEATH_FORM, attachment_ids=ids)  # fmt: skip
+    await console.login("hoathanh.motcua")
+    _, page = await console.get(f"/console/dossiers/{d.id}")
+    assert "02/03/1940" in page and "14:00 20/11/2026" in page  # dates as officers read them
+    await console.act(d.id, "accept", {"needs_verification": "1"})
+    accepted = await Dossier.get(id=d.id)
+    assert accepted.needs_verification and accepted.appointment_at == datetime(2026, 11, 27, 17, 0, tzinfo=VN_TZ)
+
+    # Queue filters: the head sees it due later, not overdue; search by the declarant's name.
+    await console.login("hoathanh.truongphong")
+    _, text = await console.get("/console", params={"loc": "overdue"})
+    assert d.code not in text and "Không có việc nào khớp" in text
+    _, text = await console.get("/console", params={"q": "lê thị hoa"})
+    assert f'href="/console/dossiers/{d.id}"' in text
+    specialist = await Officer.get(username="hoathanh.chuyenvien")
+    await console.act(d.id, "assign", {"specialist": str(specialist.id)})
+
+    await console.login("hoathanh.chuyenvien")
+    resp, text = await console.act(
+        d.id, "extend", {"date": "2026-12-02", "time": "10:00", "text": "Chờ kết quả xác minh của công an."}
+    )
+    assert resp.status == 200 and "Đã thực hiện: Gia hạn" in text
+    assert "/act/extend" not in text and "đã gia hạn" in text  # once only
+    extended = await Dossier.get(id=d.id)
+    assert extended.extension_used and extended.appointment_at == datetime(2026, 12, 2, 10, 0, tzinfo=VN_TZ)
+    resp, text = await console.post(f"/console/dossiers/{d.id}/act/extend", {"version": str(extended.version),
+                                    "date": "2026-12-09", "text": "Lần nữa"})  # fmt: skip
+    assert resp.status == 403
+    assert [r.kind for r in await OutboxMessage.filter(dossier_id=d.id, recipient="citizen")] == [
+        "accepted",
+        "extended",
+    ]
+    resp = await console.client.get(f"/console/dossiers/{d.id}/forms/apology")
+    text = await pdf_text(resp)
+    assert resp.status == 200 and d.code in text and "ngày 02 tháng 12 năm 2026" in text and "công an" in text

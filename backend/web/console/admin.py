@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-import yaml
+import yaml  # type: ignore[import-untyped]
 from aiohttp import web
 from tortoise.exceptions import IntegrityError
 

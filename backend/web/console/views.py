@@ -121,7 +121,10 @@ async def queue(request: web.Request) -> web.StreamResponse:
     found: list[Dossier] = []
     if q:  # the whole agency's dossiers too, not only the officer's tasks
         found = (
-            await Dossier.filter(Q(code__icontains=q) | Q(submitter_name__icontains=q), agency_id=officer.agency_id)
+            await Dossier.filter(
+                Q(code__icontains=q) | Q(submitter_name__icontains=q),
+                agency_id=officer.agency_id,  # type: ignore[attr-defined]
+            )
             .order_by("-id")
             .limit(50)
         )
@@ -389,7 +392,7 @@ async def _do(request: web.Request, action: Action, d: Dossier, form: dict[str, 
             raise Forbidden("Thao tác không hợp lệ.")
 
 
-ERROR_STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409}
+ERROR_STATUS: dict[type[Exception], int] = {NotFound: 404, Forbidden: 403, Conflict: 409}
 
 
 @page(WORKFLOW_ROLES)
@@ -461,7 +464,7 @@ async def form_file(request: web.Request) -> web.StreamResponse:
         return error_page(request, 404, "Biểu mẫu này chưa có cho hồ sơ ở bước hiện tại.")
     # The supplement request and the apology print what was decided at the time.
     source = {"supplement_request": Action.REQUEST_SUPPLEMENT, "apology": Action.EXTEND}.get(form)
-    payload = next((h.data for h in reversed(history) if h.action == source), {}) if source else {}
+    payload: dict[str, Any] = next((h.data for h in reversed(history) if h.action == source), {}) if source else {}
     pdf = await form_pdf(_ctx(request), d.id, form, payload)
     return web.Response(
         body=pdf,
