@@ -22,7 +22,7 @@ import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
-from collections import Counter, defaultdict  # noqa: E402
+from collections import Counter  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -68,7 +68,8 @@ def main() -> int:
     rows = []
     fails: Counter[tuple[str, str]] = Counter()
     counts: Counter[tuple[str, str]] = Counter()
-    per_level: dict[str, list[float]] = defaultdict(list)
+    conf_right: list[float] = []
+    conf_wrong: list[float] = []
     for doc_type in args.types.split(","):
         for level in args.levels.split(","):
             ok = total = types_ok = 0
@@ -86,6 +87,9 @@ def main() -> int:
                 for k, v in s.truth.items():
                     total += 1
                     counts[(doc_type, k)] += 1
+                    if k in r.confidence:
+                        (conf_right if r.fields.get(k) == v else conf_wrong).append(
+                            r.confidence[k])
                     if r.fields.get(k) == v:
                         ok += 1
                     else:
@@ -99,7 +103,6 @@ def main() -> int:
                     b_secs.append(_children_cpu() - c0)
                     b_types += kind == doc_type
                     b_ok += sum(fields.get(k) == v for k, v in s.truth.items())
-            per_level[level].append(ok / total)
             rows.append((doc_type, level, ok / total, types_ok / args.per_cell,
                          statistics.median(cpu), statistics.median(secs),
                          None if args.no_baseline else b_ok / total,
@@ -108,6 +111,11 @@ def main() -> int:
             print(_row(rows[-1]), flush=True)
     print()
     print(_table(rows))
+    if conf_right and conf_wrong:
+        print(f"\nconfidence: right values median {statistics.median(conf_right):.2f}, "
+              f"wrong values median {statistics.median(conf_wrong):.2f}; "
+              f"{sum(c < 0.8 for c in conf_wrong)}/{len(conf_wrong)} wrong and "
+              f"{sum(c < 0.8 for c in conf_right)}/{len(conf_right)} right values under 0.8")
     print("\nfields missed most (misses / photos):")
     for (doc_type, k), n in fails.most_common(12):
         print(f"  {doc_type:18} {k:22} {n:3d} / {counts[(doc_type, k)]}")

@@ -21,6 +21,7 @@ class Page:
     found: bool
     quad: np.ndarray | None     # corners in the input image, TL TR BR BL
     scale: float                # output px per input px
+    x_height: float = 0.0       # letter height in `gray`, 0 if no text was seen
 
 
 def order_corners(pts: np.ndarray) -> np.ndarray:
@@ -146,14 +147,14 @@ def x_height(gray: np.ndarray) -> float:
     return float(np.median(hs))
 
 
-def remove_leaders(gray: np.ndarray) -> np.ndarray:
+def remove_leaders(gray: np.ndarray, xh: float = 0.0) -> np.ndarray:
     """Erase dotted leaders (dòng chấm …), also when blur has merged the dots into dashes:
     flat blobs in a row with no letter just above or below them (tone marks have one)."""
     _, bw = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
     n, labels, stats, cent = cv2.connectedComponentsWithStats(bw, connectivity=8)
     if n < 6:
         return gray
-    xh = x_height(gray) or 20.0
+    xh = xh or x_height(gray) or 20.0
     x = stats[:, cv2.CC_STAT_LEFT]
     w, h = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
     flat = (h <= 0.4 * xh) & (h >= 1)
@@ -212,5 +213,5 @@ def flatten(rgb: np.ndarray) -> Page:
     if abs(s - 1) > 0.05:
         gray = cv2.resize(gray, (round(w * s), round(h * s)),
                           interpolation=cv2.INTER_CUBIC if s > 1 else cv2.INTER_AREA)
-    gray = remove_leaders(gray)
-    return Page(gray, quad is not None, quad, s)
+    gray = remove_leaders(gray, xh * s)
+    return Page(gray, quad is not None, quad, s, xh * s)

@@ -90,11 +90,14 @@ def _variants(gray: np.ndarray, hint: tuple[int, int, int, int] | None) -> Itera
 
 
 def decode_qr_array(rgb_or_gray: np.ndarray,
-                    hint: tuple[int, int, int, int] | None = None) -> str | None:
-    """First QR payload found in the image (UTF-8 text), trying crop+upscale variants."""
+                    hint: tuple[int, int, int, int] | None = None, *,
+                    thorough: bool = True) -> str | None:
+    """First QR payload found in the image (UTF-8 text), trying crop+upscale variants unless
+    not `thorough` (then only the whole image, a few ms)."""
     gray = rgb_or_gray if rgb_or_gray.ndim == 2 else cv2.cvtColor(rgb_or_gray,
                                                                  cv2.COLOR_RGB2GRAY)
-    for v in _variants(gray, hint):
+    variants = _variants(gray, hint) if thorough else iter([gray])
+    for v in variants:
         text = _decode(v)
         if text:
             return text

@@ -51,7 +51,7 @@ def is_card(page: Page) -> bool:
 
 def ocr_lines(page: Page, engine: OcrEngine) -> list[Line]:
     """Text segments of the page in reading order, each read as a line crop."""
-    return read_lines(page.gray, engine)
+    return read_lines(page.gray, engine, page.x_height)
 
 
 def has_text(page: Page) -> bool:
@@ -73,7 +73,9 @@ def read_array(rgb: np.ndarray, engine: OcrEngine | None = None) -> OcrResult:
     """Read a decoded RGB photo."""
     engine = engine or default_engine()
     page = flatten(rgb)
-    payload = decode_qr_array(rgb)
+    # crops and upscales only where a card's QR can be: a form has none
+    h, w = page.gray.shape
+    payload = decode_qr_array(rgb, thorough=is_card(page) or (not page.found and w > h))
     card_qr = parse_card_qr(payload)
     if card_qr is None and payload is None and is_card(page):
         h, w = page.gray.shape
