@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import ipaddress
-import time
-from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -20,58 +17,10 @@ from backend.services import lookup
 from backend.services.errors import NotFound
 from backend.web.app import RUNTIME
 from backend.web.console.common import render, setup_templates
+from backend.web.console.ratelimit import RateLimiter, client_address
 
 LOOKUPS_PER_MINUTE = 20
-MAX_TRACKED = 50_000  # client addresses remembered; the idlest are forgotten first
-
-
-@dataclass
-class _Bucket:
-    tokens: float
-    at: float
-
-
-class RateLimiter:
-    """A token bucket per client address: ``rate`` per minute, bursts up to ``rate``."""
-
-    def __init__(self, per_minute: int = LOOKUPS_PER_MINUTE, clock=time.monotonic) -> None:  # noqa: ANN001
-        self.capacity = float(per_minute)
-        self.refill = per_minute / 60.0
-        self.clock = clock
-        self.buckets: dict[str, _Bucket] = {}
-
-    def take(self, key: str) -> float:
-        """Take one token: 0 when allowed, else the seconds until one is available."""
-        now = self.clock()
-        b = self.buckets.get(key)
-        if b is None:
-            if len(self.buckets) >= MAX_TRACKED:
-                for k, _ in sorted(self.buckets.items(), key=lambda kv: kv[1].at)[: MAX_TRACKED // 10]:
-                    del self.buckets[k]
-            b = self.buckets[key] = _Bucket(self.capacity, now)
-        b.tokens = min(self.capacity, b.tokens + (now - b.at) * self.refill)
-        b.at = now
-        if b.tokens >= 1:
-            b.tokens -= 1
-            return 0.0
-        return (1 - b.tokens) / self.refill
-
-
 LIMITER = web.AppKey("lookup_rate_limiter", RateLimiter)
-
-
-def client_address(request: web.Request) -> str:
-    """The client's address; X-Forwarded-For is believed only from a proxy on this host
-    (deploy/nginx.conf sets it to the real peer)."""
-    peer = request.remote or ""
-    forwarded = request.headers.get("X-Forwarded-For", "")
-    try:
-        local = ipaddress.ip_address(peer).is_loopback
-    except ValueError:
-        local = False
-    if local and forwarded:
-        return forwarded.split(",")[-1].strip()[:64]
-    return peer
 
 
 async def lookup_page(request: web.Request) -> web.StreamResponse:
@@ -107,5 +56,5 @@ def _page(request: web.Request, ctx: dict, *, status: int = 200) -> web.Response
 
 def setup(app: web.Application) -> None:
     setup_templates(app)
-    app[LIMITER] = RateLimiter()
+    app[LIMITER] = RateLimiter(LOOKUPS_PER_MINUTE)
     app.router.add_get("/tra-cuu", lookup_page)

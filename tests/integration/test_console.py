@@ -50,11 +50,13 @@ class Console:
             self.csrf = m.group(1)
         return resp, text
 
-    async def post(self, path: str, data: dict | list | None = None, *, csrf: bool = True):  # noqa: ANN201
+    async def post(  # noqa: ANN201
+        self, path: str, data: dict | list | None = None, *, csrf: bool = True, headers: dict | None = None
+    ):
         fields = list(data.items()) if isinstance(data, dict) else list(data or [])
         if csrf:
             fields.append(("csrf", self.csrf))
-        resp = await self.client.post(path, data=fields)
+        resp = await self.client.post(path, data=fields, headers=headers)
         text = await resp.text() if resp.content_type.startswith("text/") else ""
         if m := CSRF.search(text):
             self.csrf = m.group(1)
@@ -600,3 +602,23 @@ async def test_verification_extension_once_and_apology(console: Console) -> None
     resp = await console.client.get(f"/console/dossiers/{d.id}/forms/apology")
     text = await pdf_text(resp)
     assert resp.status == 200 and d.code in text and "ngày 02 tháng 12 năm 2026" in text and "công an" in text
+
+
+async def test_login_attempts_are_rate_limited_per_address(console: Console, client: TestClient) -> None:
+    from backend.web.console.auth import LOGIN_LIMITER, LOGINS_PER_MINUTE
+
+    await console.get("/console/login")
+    resp, _ = await console.post("/console/login", {"username": "khong-co", "password": "x"})
+    assert resp.status == 401
+    limiter = client.app[LOGIN_LIMITER]  # type: ignore[index]
+    for _ in range(LOGINS_PER_MINUTE - 1):  # the rest of this address's minute, without 29 argon2 runs
+        limiter.take("127.0.0.1")
+    resp, text = await console.post("/console/login", {"username": "hoathanh.motcua", "password": PASSWORD})
+    assert resp.status == 429 and "Quá nhiều lần đăng nhập" in text
+    assert not await Officer.filter(failed_logins__gt=0).exists()  # refused before any password check
+    resp, _ = await console.post(
+        "/console/login",
+        {"username": "hoathanh.motcua", "password": PASSWORD},
+        headers={"X-Forwarded-For": "198.51.100.7"},
+    )
+    assert resp.status == 200 and str(resp.url).endswith("/console/password")  # another address is served

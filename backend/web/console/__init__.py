@@ -14,5 +14,6 @@ def setup(app: web.Application) -> None:
     settings = app[SETTINGS]
     setup_templates(app)
     app[CODEC] = SessionCodec(settings.session_secret(), secure=settings.base_url.startswith("https://"))
+    auth.setup_limits(app)
     app.router.add_routes(auth.routes() + views.routes() + reports.routes() + admin.routes())
     app.router.add_static("/console/static", HERE / "static")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 
 import yaml  # type: ignore[import-untyped]
@@ -142,7 +143,7 @@ async def officer_op(request: web.Request) -> web.StreamResponse:
         officer.active = True
     else:  # reset: a new temporary password; old sessions end with the old hash
         password = temporary_password()
-        officer.password_hash = hash_password(password)
+        officer.password_hash = await asyncio.to_thread(hash_password, password)
         officer.must_change_password = True
         officer.failed_logins, officer.locked_until = 0, None
         await officer.save()

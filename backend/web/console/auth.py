@@ -14,11 +14,14 @@ from backend.services.officers import check_password, hash_password, new_link_co
 from backend.services.seed import DEMO_PASSWORD
 from backend.web.app import RUNTIME
 from backend.web.console.common import form_of, me, page, render, save_session, see_other
+from backend.web.console.ratelimit import RateLimiter, client_address
 from backend.web.console.sessions import Session, pw_fingerprint
 
 MAX_FAILURES = 5  # failed logins in a row before the account locks
 LOCK_MINUTES = 15
 MIN_PASSWORD = 10
+LOGINS_PER_MINUTE = 30  # per client address, over all usernames (the lockout is per account)
+LOGIN_LIMITER = web.AppKey("login_rate_limiter", RateLimiter)
 # Verified when the username is unknown, so both answers take as long (no user enumeration).
 _DUMMY_HASH = hash_password("motcua-no-such-officer")
 
@@ -35,6 +38,9 @@ async def login_form(request: web.Request) -> web.StreamResponse:
 @page(public=True)
 async def login(request: web.Request) -> web.StreamResponse:
     form = form_of(request)
+    if wait := request.app[LOGIN_LIMITER].take(client_address(request)):
+        message = f"Quá nhiều lần đăng nhập từ máy này. Vui lòng thử lại sau {int(wait) + 1} giây."
+        return render(request, "login.html", {"error": message, "username": ""}, status=429)
     username = str(form.get("username", "")).strip().lower()[:64]
     password = str(form.get("password", ""))
     now = request.app[RUNTIME].ctx.clock.now()
@@ -112,6 +118,10 @@ async def link_code(request: web.Request) -> web.StreamResponse:
     """A one-time code to send to the bot, linking the officer's chat account (15 minutes)."""
     code = await new_link_code(request.app[RUNTIME].ctx, me(request).id)
     return render(request, "account.html", {"link_code": code})
+
+
+def setup_limits(app: web.Application) -> None:
+    app[LOGIN_LIMITER] = RateLimiter(LOGINS_PER_MINUTE)
 
 
 def routes() -> list[web.RouteDef]:
