@@ -58,7 +58,8 @@ async def serve_motcua(args: argparse.Namespace) -> None:
                                   file_base_url=f"{args.api}/file/bot", mode="polling"),
     )
     app = create_app(settings)
-    app[RUNTIME].extras["telegram_options"] = {"per_chat_rate": 1.0 if args.pacing else 0.0}
+    app[RUNTIME].extras["telegram_options"] = {"per_chat_rate": 1.0 if args.pacing else 0.0,
+                                               "pool_size": args.pool}
     await _serve(web.AppRunner(app, access_log=None), args.port)
 
 
@@ -75,7 +76,7 @@ async def serve_echo(args: argparse.Namespace) -> None:
         await query.answer()  # type: ignore[union-attr]
 
     app = (ApplicationBuilder().token(args.token).base_url(f"{args.api}/bot")
-           .base_file_url(f"{args.api}/file/bot").connection_pool_size(256).pool_timeout(30.0)
+           .base_file_url(f"{args.api}/file/bot").connection_pool_size(args.pool).pool_timeout(30.0)
            .get_updates_connection_pool_size(2).concurrent_updates(1024).build())
     app.add_handler(MessageHandler(filters.TEXT, echo))
     app.add_handler(CallbackQueryHandler(pressed))
@@ -115,10 +116,15 @@ class Run:
     seconds: float
     latencies: list[float]
     timeouts: int
+    cpu: float  # seconds of the bot process's CPU (user + system) in the measured window
 
     @property
     def rate(self) -> float:
         return self.turns / self.seconds
+
+    @property
+    def cpu_ms(self) -> float:
+        return 1000 * self.cpu / self.turns if self.turns else float("nan")
 
     def pct(self, q: float) -> float:
         if not self.latencies:
@@ -156,7 +162,7 @@ async def citizen(api: object, token: str, chat: int, stop_at: float, think: flo
 
 
 async def one_run(api: object, bot: str, n: int, load: str, seconds: float, token_id: int,
-                  pg: str | None) -> Run:
+                  pg: str | None, pool: int, think_s: float) -> Run:
     from aiohttp.test_utils import unused_port
 
     from tests.fakes.telegram_bot_api import FakeBotApi
@@ -165,7 +171,7 @@ async def one_run(api: object, bot: str, n: int, load: str, seconds: float, toke
     token = f"{token_id}:bench-{bot}-{load}-{n}"
     with tempfile.TemporaryDirectory(prefix="motcua-bench-") as tmp:
         cmd = [sys.executable, __file__, f"serve-{bot}", "--api", api.url, "--token", token,
-               "--data", tmp, "--port", str(unused_port())]
+               "--data", tmp, "--port", str(unused_port()), "--pool", str(pool)]
         if bot == "motcua" and load == "paced":
             cmd.append("--pacing")
         if pg and bot == "motcua":
@@ -175,15 +181,23 @@ async def one_run(api: object, bot: str, n: int, load: str, seconds: float, toke
             line = await asyncio.wait_for(proc.stdout.readline(), 60)  # type: ignore[union-attr]
             if b"READY" not in line:
                 raise RuntimeError(f"{bot} did not start")
-            think = 1.0 if load == "paced" else 0.0
+            think = think_s if load == "paced" else 0.0
             warm = 2.0
             start = time.monotonic()
             latencies: list[float] = []
             counts = {"turns": 0, "timeouts": 0}
             base = token_id * 100_000
-            await asyncio.gather(*(citizen(api, token, base + c, start + warm + seconds, think, latencies,
-                                           counts, start + warm) for c in range(n)))
-            return Run(bot, n, load, counts["turns"], seconds, latencies, counts["timeouts"])
+
+            async def cpu_window() -> float:
+                await asyncio.sleep(warm)
+                before = _cpu_seconds(proc.pid)
+                await asyncio.sleep(seconds)
+                return _cpu_seconds(proc.pid) - before
+
+            cpu, *_ = await asyncio.gather(cpu_window(), *(
+                citizen(api, token, base + c, start + warm + seconds, think, latencies, counts, start + warm)
+                for c in range(n)))
+            return Run(bot, n, load, counts["turns"], seconds, latencies, counts["timeouts"], cpu)
         finally:
             if proc.returncode is None:
                 proc.send_signal(signal.SIGTERM)
@@ -192,6 +206,12 @@ async def one_run(api: object, bot: str, n: int, load: str, seconds: float, toke
                 except TimeoutError:
                     proc.kill()
                     await proc.wait()
+
+
+def _cpu_seconds(pid: int) -> float:
+    """utime + stime of a process, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def bench(args: argparse.Namespace) -> None:
@@ -208,16 +228,18 @@ async def bench(args: argparse.Namespace) -> None:
                     token_id += 1
                     if args.pg and bot == "motcua":
                         await _reset_pg(args.pg)
-                    run = await one_run(api, bot, n, load, args.seconds, token_id, args.pg)
+                    run = await one_run(api, bot, n, load, args.seconds, token_id, args.pg, args.pool,
+                                        args.think)
                     runs.append(run)
                     print(f"  {bot:6} {n:4} citizens {load:5}: {run.rate:7.1f} turns/s  "
                           f"p50 {run.pct(0.5):6.1f} ms  p99 {run.pct(0.99):7.1f} ms", flush=True)
     print()
     db = "PostgreSQL" if args.pg else "SQLite"
     print(f"Chat turn latency and throughput (text or button → one reply), FakeBotApi, {db}, "
-          f"{args.seconds:.0f} s per run, {os.cpu_count()} CPUs")
-    head = f"| {'load':5} | {'citizens':>8} | {'bot':6} | {'turns':>6} | {'msg/s':>7} | {'p50 ms':>7} | " \
-           f"{'p99 ms':>7} | {'max ms':>7} | {'vs echo':>7} | timeouts |"
+          f"{args.seconds:.0f} s per run, think {args.think:.1f} s (paced), PTB pool {args.pool}, "
+          f"{os.cpu_count()} CPUs")
+    head = (f"| {'load':5} | {'citizens':>8} | {'bot':6} | {'turns':>6} | {'msg/s':>7} | {'p50 ms':>7} | "
+            f"{'p99 ms':>7} | {'max ms':>7} | {'CPU ms/turn':>11} | {'vs echo':>7} | timeouts |")
     print(head)
     print("|" + "|".join("-" * (len(c)) for c in head.split("|")[1:-1]) + "|")
     for r in runs:
@@ -225,7 +247,9 @@ async def bench(args: argparse.Namespace) -> None:
         ratio = f"{r.rate / echo.rate:.2f}×" if r.bot == "motcua" and echo.rate else ""
         worst = 1000 * max(r.latencies) if r.latencies else float("nan")
         print(f"| {r.load:5} | {r.citizens:>8} | {r.bot:6} | {r.turns:>6} | {r.rate:>7.1f} | "
-              f"{r.pct(0.5):>7.1f} | {r.pct(0.99):>7.1f} | {worst:>7.1f} | {ratio:>7} | {r.timeouts:>8} |")
+              f"{r.pct(0.5):>7.1f} | {r.pct(0.99):>7.1f} | {worst:>7.1f} | {r.cpu_ms:>11.1f} | {ratio:>7} | "
+              f"{r.timeouts:>8} |")
+    print(f"load average during the runs: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
 async def _reset_pg(url: str) -> None:
@@ -254,6 +278,8 @@ def main() -> None:
     parser.add_argument("--db", default="")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--pacing", action="store_true")
+    parser.add_argument("--pool", type=int, default=256, help="PTB connection pool, both bots")
+    parser.add_argument("--think", type=float, default=1.0, help="mean think time (s), paced load")
     args = parser.parse_args()
     import logging
 
