@@ -20,11 +20,14 @@ def test_no_document_is_unknown(make) -> None:  # type: ignore[no-untyped-def]
     assert res.fields == {}
 
 
-@pytest.mark.parametrize(("data", "reason"), [
-    (b"", "empty"),
-    (b"GIF89a-but-not-really", "not_image"),
-    (pixel_bomb(), "too_many_pixels"),
-])
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"", "empty"),
+        (b"GIF89a-but-not-really", "not_image"),
+        (pixel_bomb(), "too_many_pixels"),
+    ],
+)
 def test_rejected(data: bytes, reason: str) -> None:
     with pytest.raises(ImageRejected) as e:
         read_document_sync(data)
@@ -37,8 +40,7 @@ def test_truncated_photo() -> None:
     assert e.value.reason == "corrupt"
 
 
-def test_cli_prints_one_json_line_per_image(tmp_path: Path, capsys: pytest.CaptureFixture[str]
-                                            ) -> None:
+def test_cli_prints_one_json_line_per_image(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     good = tmp_path / "card.jpg"
     sample = make_sample("id_card", "flat", 1)
     good.write_bytes(sample.jpeg)

@@ -8,7 +8,7 @@ import pytest
 from bot.ocr import FIELDS_BY_TYPE, OcrResult, read_document_sync
 from tests.ocr_docs import DOC_TYPES, Sample, make_sample
 
-SEEDS = (0, 1, 4)  # seed 4 of an ID card has its QR covered by a thumb or glare
+SEEDS = (0, 4)  # seed 4 of an ID card has its QR covered by a thumb or glare
 LEVELS = ("flat", "mild", "hard")
 
 

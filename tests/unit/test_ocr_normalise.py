@@ -3,7 +3,7 @@
 import pytest
 
 from bot.ocr import normalise as N
-from bot.ocr.vocab import fix_syllable, fold, SURNAME_SET
+from bot.ocr.vocab import SURNAME_SET, fix_syllable, fold
 
 
 @pytest.mark.parametrize(("text", "want"), [
