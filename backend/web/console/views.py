@@ -405,17 +405,18 @@ async def act(request: web.Request) -> web.StreamResponse:
         action = Action(request.match_info["action"])
     except ValueError:
         return error_page(request, 404, "Thao tác không có.")
-    actor = actor_of(me(request))
-    if not may_act(actor, d, action):
-        name = ACTION_NAMES_VI[action]
-        return await _render_dossier(
-            request, d, error=f"Anh/chị không được «{name}» hồ sơ này ở bước hiện tại.", status=403
-        )
     form = form_of(request)
     try:
         version = int(str(form.get("version", "")))
     except ValueError:
         return await _render_dossier(request, d, error="Thiếu phiên bản hồ sơ; vui lòng tải lại trang.", status=400)
+    # A stale page (a double click, another officer first) goes to the use case, whose
+    # Conflict says what happened; a current page offering no such action is refused here.
+    if version == d.version and not may_act(actor_of(me(request)), d, action):
+        name = ACTION_NAMES_VI[action]
+        return await _render_dossier(
+            request, d, error=f"Anh/chị không được «{name}» hồ sơ này ở bước hiện tại.", status=403
+        )
     try:
         await _do(request, action, d, form, version)
     except (ServiceError, WorkflowError) as exc:
