@@ -8,9 +8,11 @@ then the current step. "Quay lại" restores a snapshot the router keeps before 
 from __future__ import annotations
 
 import copy
+import re
+from dataclasses import replace
 from typing import Any
 
-from backend.domain.messages import Conversation, Inbound
+from backend.domain.messages import Conversation, Inbound, Text
 from bot import texts
 from bot.handlers import lookup, menu, officer, rating, submit, supplement
 from bot.handlers.base import Handler, Result, Services, Step, button_parts, text, typed, unsupported_reply
@@ -21,6 +23,7 @@ BUTTONS: dict[str, Handler] = {**menu.BUTTONS, **lookup.BUTTONS, **rating.BUTTON
 
 HISTORY_DEPTH = 20  # snapshots kept for "quay lại"
 _HIST = "_hist"
+_CHOICES = "_choices"  # the data of the buttons last offered, for typed numbers
 
 NAV_WORDS = {
     "menu": "menu", "/menu": "menu", "trang chu": "menu",
@@ -44,18 +47,41 @@ def _nav(inbound: Inbound) -> str | None:
 
 async def route(inbound: Inbound, conv: Conversation, svc: Services) -> Result:
     """Run the turn; the engine saves ``conv`` and sends the replies afterwards."""
+    inbound = _numbered_choice(inbound, conv, svc)
+    replies, next_step = await _route(inbound, conv, svc)
+    offered = [b.data for m in replies if isinstance(m, Text) for row in m.buttons for b in row if not b.url]
+    if offered:
+        conv.data[_CHOICES] = offered
+    else:
+        conv.data.pop(_CHOICES, None)
+    return replies, next_step
+
+
+def _numbered_choice(inbound: Inbound, conv: Conversation, svc: Services) -> Inbound:
+    """A typed "2" is the second button of the last message, for channels (or people) that
+    show buttons as a numbered list; not where a number is the answer itself."""
+    raw = typed(inbound)
+    choices = conv.data.get(_CHOICES) or []
+    if inbound.button or inbound.attachments or not re.fullmatch(r"\d{1,2}", raw):
+        return inbound
+    if not 1 <= int(raw) <= len(choices) or submit.expects_number(conv, svc):
+        return inbound
+    return replace(inbound, text=None, button=choices[int(raw) - 1])
+
+
+async def _route(inbound: Inbound, conv: Conversation, svc: Services) -> Result:
     nav = _nav(inbound)
     if nav is not None:
         return await _navigate(nav, conv, svc)
     odd = unsupported_reply(inbound)
     if odd is not None:
         return [text(odd)], conv.step
-    before = (conv.step, copy.deepcopy(_without_history(conv.data)))
+    before = (conv.step, copy.deepcopy(_own(conv.data)))
     history = list(conv.data.get(_HIST, []))
     replies, next_step = await _dispatch(inbound, conv, svc)
     if next_step == menu.MENU:
         conv.data = {}  # a finished or abandoned flow leaves nothing to go back into
-    elif (next_step, _without_history(conv.data)) != before:
+    elif (next_step, _own(conv.data)) != before:
         if before[0] != menu.MENU:
             history.append({"step": before[0], "data": before[1]})
         conv.data[_HIST] = history[-HISTORY_DEPTH:]
@@ -73,8 +99,9 @@ async def _dispatch(inbound: Inbound, conv: Conversation, svc: Services) -> Resu
     return await step.handle(inbound, conv, svc)
 
 
-def _without_history(data: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in data.items() if k != _HIST}
+def _own(data: dict[str, Any]) -> dict[str, Any]:
+    """The step's own data, without what the router keeps beside it."""
+    return {k: v for k, v in data.items() if k not in (_HIST, _CHOICES)}
 
 
 async def prompt_of(step: str, conv: Conversation, svc: Services) -> list:

@@ -243,6 +243,15 @@ async def _ask_next(conv: Conversation, svc: Services) -> Result:
     return await field_prompt(conv, svc), FIELD
 
 
+def expects_number(conv: Conversation, svc: Services) -> bool:
+    """Whether the question being asked takes a number (a year, an ID, a phone) as its answer."""
+    if conv.step != FIELD or conv.data.get("proc") not in svc.ctx.catalogue.procedures:
+        return False
+    key = conv.data.get("asking")
+    f = next((f for f in _proc(conv, svc).form if f.key == key), None)
+    return f is not None and f.type in ("number", "id_number", "phone", "date", "datetime")
+
+
 def _asked(conv: Conversation, proc: Procedure) -> FormField:
     key = conv.data.get("asking")
     for f in proc.form:

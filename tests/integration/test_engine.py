@@ -198,7 +198,7 @@ async def test_back_cancel_start_over_help(seeded: None, ctx: ServiceContext) ->
     cancel = await user.send(button="nav:cancel")
     assert "Đã hủy" in body(cancel) and "menu:submit" in datas(cancel)
     row = await ConversationState.get(channel="mem", user_id="u1")
-    assert row.step == "menu" and row.data == {}
+    assert row.step == "menu" and set(row.data) <= {"_choices"}
     assert "Không có việc gì" in body(await user.send("hủy"))
 
 
@@ -406,3 +406,29 @@ async def test_assign_offers_the_departments_specialists(seeded: None, ctx: Serv
     done = await head.send(button=datas(offer)[0])
     assert "Phân công" in body(done)
     assert (await Dossier.get()).status == Status.APPRAISING
+
+
+async def test_typed_numbers_choose_the_buttons_offered(seeded: None, ctx: ServiceContext) -> None:
+    """For channels that show buttons as a numbered list (Zalo without buttons): "2" is the
+    second button of the last message — except where a number is itself the answer."""
+    engine, channel = new_engine(ctx)
+    user = User(engine, channel)
+    menu = await user.send("/start")
+    assert datas(menu)[0] == "menu:submit"
+    procs = await user.send("1")
+    assert "proc:birth_registration" in datas(procs)
+    await user.send(str(datas(procs).index("proc:birth_registration") + 1))
+    assert (await ConversationState.get(channel="mem", user_id="u1")).step == "submit.docs"
+    await user.send(photo=jpeg(1))
+    await user.send("1")  # «Xong giấy này»
+    await user.send(photo=jpeg(2))
+    await user.send("1")
+    await user.send("1")  # «Không có, bỏ qua» (the marriage certificate)
+    await user.send(BIRTH_ANSWERS[0])
+    await user.send(BIRTH_ANSWERS[1])
+    await user.send(BIRTH_ANSWERS[2])
+    await user.send("2")  # relationship: the second choice, «Mẹ»
+    state = await ConversationState.get(channel="mem", user_id="u1")
+    assert state.data["form"]["declarant_relationship"] == "Mẹ"
+    # Where the answer is a number, a number is the answer (here a bad phone number).
+    assert "Số điện thoại chưa đúng" in body(await user.send("1"))
