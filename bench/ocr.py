@@ -27,6 +27,8 @@ from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import cv2  # noqa: E402
+
 from bot.ocr import read_document_sync  # noqa: E402
 from bot.ocr.classify import classify  # noqa: E402
 from bot.ocr.engine import Line, Word  # noqa: E402
@@ -64,6 +66,7 @@ def main() -> int:
     ap.add_argument("--levels", default=",".join(LEVELS))
     ap.add_argument("-v", "--verbose", action="store_true", help="print every miss")
     args = ap.parse_args()
+    cv2.setNumThreads(1)                                          # one core, as in a worker
     read_document_sync(make_sample("id_card", "flat", 0).jpeg)   # warm up (lists, model)
     rows = []
     fails: Counter[tuple[str, str]] = Counter()

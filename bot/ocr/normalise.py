@@ -210,7 +210,7 @@ def parse_name(text: str) -> Scored | None:
     out: list[str] = []
     scores: list[float] = []
     for i, w in enumerate(words):
-        fixed, s = vocab.fix_syllable(w, allowed=vocab.SURNAME_SET if i == 0 else vocab.NAME_SET)
+        fixed, s = vocab.fix_syllable(w, allowed=vocab.SURNAME_SET if i == 0 else vocab.GIVEN_SET)
         if s < 0.5:
             fixed, s = w, 0.5   # an unusual name: keep what was read
         out.append(title(fixed))
@@ -240,8 +240,16 @@ def title(word: str) -> str:
 
 
 def parse_choice(text: str, choices: tuple[str, ...], *, cutoff: float = 70.0) -> Scored | None:
-    """Snap to a closed list (dân tộc, quốc tịch, nguyên nhân chết…)."""
+    """Snap to a closed list (dân tộc, quốc tịch, nguyên nhân chết…); short words must be
+    close ('Hoa' is one letter from 'Hòa' but three from 'Mạ')."""
     t = re.sub(r"[^\w\s]", " ", nfc(text)).strip()
+    if len(t) <= 4:
+        from rapidfuzz.distance import Levenshtein as L
+
+        near = [c for c in choices if L.distance(fold(t), fold(c)) <= 1]
+        if not near:
+            return None
+        choices = tuple(near)
     hit = vocab.snap(t, choices, cutoff=cutoff)
     if hit is None:
         # OCR glued a trailing word: try prefixes
@@ -291,7 +299,7 @@ def _parts(text: str) -> list[str]:
     t = nfc(text)
     t = re.sub(r"[;:|_]+", ",", t)
     t = re.sub(r"[^\w\s,/-]", " ", t)
-    parts = [p.strip(" ,.-") for p in t.split(",")]
+    parts = [_trim(p) for p in t.split(",")]
     out: list[str] = []
     for p in parts:
         out.extend(x.strip() for x in _split_units(p) if x.strip())
@@ -304,6 +312,16 @@ def _parts(text: str) -> list[str]:
             merged.append(p)
     out = merged
     return [re.sub(r"\s+", " ", p) for p in out if p]
+
+
+def _trim(part: str) -> str:
+    """Strip anything but letters and digits at both ends ('- Khu phố 5.' → 'Khu phố 5')."""
+    i, j = 0, len(part)
+    while i < j and not part[i].isalnum():
+        i += 1
+    while j > i and not part[j - 1].isalnum():
+        j -= 1
+    return part[i:j]
 
 
 def _kind(part: str) -> str:

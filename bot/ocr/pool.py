@@ -27,6 +27,9 @@ def _warm_up() -> None:
     """Load Tesseract and the unit lists once per worker, not in the first citizen's job;
     one thread per worker (Tesseract's OpenMP would fight the other workers for cores)."""
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    import cv2
+
+    cv2.setNumThreads(1)
     from .engine import default_engine
     from .vocab import admin_units, health_facilities, syllable_lexicon
 

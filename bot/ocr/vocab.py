@@ -200,6 +200,11 @@ def _lower_set() -> frozenset[str]:
 
 
 NAME_SET = frozenset(s.lower() for s in NAME_SYLLABLES + SURNAMES)
+# middle and given names: family names like Trịnh or Nguyễn rarely come after the first word
+_SURNAME_ONLY = frozenset(nfc(s).lower() for s in """
+Nguyễn Trần Phạm Huỳnh Phan Võ Đặng Bùi Đỗ Hồ Ngô Lý Trương Đinh Trịnh Đoàn Lương Quách Tạ
+""".split())
+GIVEN_SET = frozenset(s.lower() for s in NAME_SYLLABLES) - _SURNAME_ONLY
 SURNAME_SET = frozenset(s.lower() for s in SURNAMES)
 
 

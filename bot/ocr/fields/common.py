@@ -60,7 +60,7 @@ def _find(label: Label, text: str) -> _Hit | None:
         al = fuzz.partial_ratio_alignment(pat, text, score_cutoff=0)
         if al is None:
             continue
-        need = 90 if len(pat) <= 6 else 84 if len(pat) <= 12 else 78
+        need = 90 if len(pat) <= 6 else 84
         if al.score < need:
             continue
         if label.at_start and al.dest_start > 4:
