@@ -84,9 +84,23 @@ class Procedure:
         return out
 
 
+_COMPONENT_KEYS = {"key", "name", "purpose", "mandatory", "doc_type", "copies", "condition"}
+_FIELD_KEYS = {"key", "label", "type", "required", "source", "question", "choices", "required_if"}
+
+
+def _no_stray_keys(kind: str, items: list[dict[str, Any]], allowed: set[str]) -> None:
+    """Refuse keys we do not know: an unquoted comma in a YAML flow mapping makes new ones."""
+    for item in items:
+        stray = set(item) - allowed
+        if stray:
+            raise CatalogueError(f"{kind} {item.get('key', '?')}: unknown keys {sorted(map(str, stray))}")
+
+
 def procedure_from_dict(d: dict[str, Any]) -> Procedure:
     """Build and validate a procedure from its data file's contents."""
     try:
+        _no_stray_keys("component", d["components"], _COMPONENT_KEYS)
+        _no_stray_keys("field", d["form"], _FIELD_KEYS)
         tl = d["time_limit"]
         components = tuple(
             DocumentComponent(

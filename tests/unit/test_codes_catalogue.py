@@ -85,3 +85,14 @@ def test_a_broken_file_is_refused_and_the_old_catalogue_kept(tmp_path: Path) -> 
     with pytest.raises(CatalogueError):
         cat.reload()
     assert cat.get("judicial_record").components[0].doc_type == "id_card"
+
+
+def test_an_unquoted_comma_in_a_label_is_caught(tmp_path: Path) -> None:
+    for f in DEFAULT_DIR.glob("*.yaml"):
+        (tmp_path / f.name).write_bytes(f.read_bytes())
+    path = tmp_path / "birth_registration.yaml"
+    text = path.read_text(encoding="utf-8").replace('label: "Họ, chữ đệm, tên của trẻ"', "label: Họ, chữ đệm, tên của trẻ")
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(CatalogueError, match="unknown keys"):
+        Catalogue(tmp_path)
+    assert Catalogue().get("birth_registration").form[5].label == "Họ, chữ đệm, tên của trẻ"
