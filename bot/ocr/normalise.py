@@ -417,6 +417,8 @@ def fix_free_text(part: str) -> tuple[str, float]:
             scores.append(0.9)
             continue
         fixed, s = vocab.fix_syllable(w)
+        if s >= 1.0:
+            fixed, s = vocab.common_spelling(fixed)
         out.append(title(fixed) if w[:1].isupper() or i > 0 else fixed)
         scores.append(s)
     return " ".join(out), min(scores)

@@ -194,6 +194,20 @@ def fix_syllable(tok: str, *, allowed: frozenset[str] | None = None) -> tuple[st
     return tok, 0.3
 
 
+def common_spelling(tok: str) -> tuple[str, float]:
+    """A rare place syllable next to a far more frequent one with other tone marks is
+    usually a misread mark (Câu → Cầu, Bầu → Bàu) — for hamlet and street words only."""
+    low = nfc(tok).lower()
+    freq = max((n for s, n in _lexicon_by_fold().get(fold(low), []) if s.lower() == low),
+               default=0)
+    best = max(((s, n) for s, n in _lexicon_by_fold().get(fold(low), [])
+                if s.lower() != low and _marks_distance(s.lower(), low) <= 2),
+               key=lambda sn: sn[1], default=None)
+    if best is not None and freq <= 3 and best[1] >= 10 * freq + 10:
+        return _same_case(best[0], tok), 0.7
+    return tok, 1.0
+
+
 @lru_cache(maxsize=1)
 def _lower_set() -> frozenset[str]:
     return frozenset(_lower_lexicon())
