@@ -4,7 +4,6 @@ truncated and oversized files."""
 from __future__ import annotations
 
 import io
-import random
 
 import cv2
 import numpy as np
@@ -62,7 +61,3 @@ def pixel_bomb() -> bytes:
     buf = io.BytesIO()
     Image.new("1", (12000, 12000), 1).save(buf, "PNG", optimize=True)
     return buf.getvalue()
-
-
-def random_seeded(seed: int) -> random.Random:
-    return random.Random(seed)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import qrcode
-from PIL import Image, ImageDraw, ImageFilter, ImageFont
+from PIL import Image, ImageDraw, ImageFont
 
 from . import values as V
 
@@ -462,7 +462,3 @@ def render_death_notice(rng: random.Random, layout: str) -> Rendered:
     y = _form_lines(p, items, 90, W - 90, y, 30, 32, rng.random() < 0.5, rng)
     _form_foot(p, rng, W, y + 40, died.date(), "Người lập", "Thủ trưởng đơn vị")
     return Rendered(p.im, "death_notice", truth, None, None)
-
-
-def blur_small(im: Image.Image) -> Image.Image:
-    return im.filter(ImageFilter.GaussianBlur(0.4))
