@@ -40,7 +40,9 @@ class Line:
 
     @property
     def conf(self) -> float:
-        return min((w.conf for w in self.words), default=0.0)
+        """Mean confidence of the words with letters or digits (stray dots score 0)."""
+        confs = [w.conf for w in self.words if any(c.isalnum() for c in w.text)]
+        return sum(confs) / len(confs) if confs else 0.0
 
 
 class OcrEngine(Protocol):

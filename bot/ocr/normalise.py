@@ -350,6 +350,8 @@ def parse_address(text: str) -> Scored | None:
     # province: the last part that snaps to a province name
     prov = None
     while parts:
+        if _kind(parts[-1]) in ("commune", "district", "local"):
+            break              # 'Xã Hưng Điền' is no 'Tỉnh Hưng Yên'
         hit = vocab.snap(parts[-1], units.provinces, cutoff=75)
         if hit is None and not fold(parts[-1]).startswith(("tinh", "thanh pho")):
             hit = vocab.snap("Tỉnh " + parts[-1], units.provinces, cutoff=80)
@@ -385,6 +387,13 @@ def parse_address(text: str) -> Scored | None:
             scores.append(hit[1])
             parts.pop()
             out_tail.insert(0, hit[0])
+    if parts:   # label leftovers before 'Ấp …' / 'Khu phố …': drop them
+        words = parts[0].split()
+        for k in (1, 2):
+            if len(words) > k and fold(words[k]) in ("ap", "khu", "so", "to", "thon") and \
+                    all(not any(c.isdigit() for c in w) for w in words[:k]):
+                parts[0] = " ".join(words[k:])
+                break
     head = [fix_free_text(p) for p in parts]
     for _, s in head:
         scores.append(s)
@@ -403,8 +412,9 @@ def fix_free_text(part: str) -> tuple[str, float]:
     scores: list[float] = [1.0]
     for i, w in enumerate(words):
         f = fold(w)
-        if i == 0 and len(w) == 2 and f.endswith("p") and w[0].isupper():
-            out.append("Ấp")       # 'Ñp', 'Âp': the capital's marks are often misread
+        if i == 0 and 2 <= len(w) <= 3 and f.endswith("p") and w[0].isupper() and \
+                len(words) > 1 and words[1][:1].isupper() and f not in ("top",):
+            out.append("Ấp")       # 'Ñp', 'Âp', 'Cáp': the capital's marks are often misread
             continue
         after_number = i > 0 and any(c.isdigit() for c in words[i - 1])
         if f in _LOCAL_WORDS and (i == 0 or f in ("pho", "nha") or

@@ -127,11 +127,13 @@ def read_labelled(lines: list[Line], labels: tuple[Label, ...]) -> dict[str, Raw
             value = clean(raw_value)
             conf = _span_conf(line, start, end)
             used = i
-            if len(value) < 2 and j + 1 == len(line_hits):
-                k = right_of(lines, i)
-                if k is not None and not hits[k]:
+            if j + 1 == len(line_hits):
+                # the rest of the row: after erased leaders, or cut at a wide space
+                for k in _row_rest(lines, i, hits):
                     raw_value = lines[k].text
-                    value, conf, used = clean(raw_value), lines[k].conf, k
+                    value = f"{value} {clean(raw_value)}".strip()
+                    conf = min(conf, lines[k].conf) if conf else lines[k].conf
+                    used = k
             if (h.label.below and len(value) < 3) or h.label.multiline:
                 anchor = line.box[0]
                 ref = _union(line.box, lines[used].box)
