@@ -84,9 +84,61 @@ def find_document(rgb: np.ndarray) -> np.ndarray | None:
         quad = _quad_from_mask(filled, 0.15)
         if quad is not None and _touches_all_borders(quad, small.shape[:2]):
             quad = None
+    if quad is not None and not _plausible(quad):
+        quad = _canny_quad(small)
     if quad is None or not _plausible(quad):
         return None
     return quad / s
+
+
+def _canny_quad(small: np.ndarray) -> np.ndarray | None:
+    edges = cv2.Canny(cv2.GaussianBlur(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), (5, 5), 0),
+                      40, 120)
+    edges = cv2.dilate(edges, np.ones((5, 5), np.uint8))
+    filled = np.zeros_like(edges)
+    cs, _ = cv2.findContours(edges, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    cv2.drawContours(filled, cs, -1, 255, -1)
+    quad = _quad_from_mask(filled, 0.15)
+    if quad is not None and _touches_all_borders(quad, small.shape[:2]):
+        return None
+    return quad
+
+
+def skew_angle(gray: np.ndarray, xh: float) -> float:
+    """Tilt of the text rows in degrees (positive: rising to the right), from the long thin
+    blobs that words of a row merge into."""
+    _, bw = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    k = cv2.getStructuringElement(cv2.MORPH_RECT, (max(3, int(1.5 * xh)), 1))
+    merged = cv2.dilate(bw, k)
+    cs, _ = cv2.findContours(merged, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    angles: list[float] = []
+    weights: list[float] = []
+    for c in cs:
+        (_, _), (w, h), a = cv2.minAreaRect(c)
+        if w < h:
+            w, h, a = h, w, a - 90
+        if w < 6 * xh or h > 2.5 * xh or h < 0.4 * xh:
+            continue
+        a = (a + 90) % 180 - 90
+        if abs(a) <= 20:
+            angles.append(-a)
+            weights.append(w)
+    if len(angles) < 3:
+        return 0.0
+    order = np.argsort(angles)
+    cum = np.cumsum(np.array(weights)[order])
+    return float(np.array(angles)[order][np.searchsorted(cum, cum[-1] / 2)])
+
+
+def deskew(gray: np.ndarray, xh: float) -> np.ndarray:
+    """Rotate so text rows are level (nắn thẳng) when they tilt by more than half a degree."""
+    angle = skew_angle(gray, xh)
+    if abs(angle) < 0.5:
+        return gray
+    h, w = gray.shape
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), -angle, 1.0)
+    return cv2.warpAffine(gray, m, (w, h), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=255)
 
 
 def _touches_all_borders(q: np.ndarray, shape: tuple[int, int]) -> bool:
@@ -97,9 +149,14 @@ def _touches_all_borders(q: np.ndarray, shape: tuple[int, int]) -> bool:
 
 
 def _plausible(q: np.ndarray) -> bool:
-    """Convex, with angles not too far from 90° (a photo, not a random blob)."""
+    """Convex, opposite sides of similar length, angles not too far from 90° (a sheet seen
+    from a phone, not a sheet merged with a bright patch of the table)."""
     if not cv2.isContourConvex(q.astype(np.float32).reshape(-1, 1, 2)):
         return False
+    sides = [float(np.linalg.norm(q[(i + 1) % 4] - q[i])) for i in range(4)]
+    for a, b in ((sides[0], sides[2]), (sides[1], sides[3])):
+        if max(a, b) > 1.3 * max(1.0, min(a, b)):
+            return False
     for i in range(4):
         a, b, c = q[i - 1], q[i], q[(i + 1) % 4]
         v1, v2 = a - b, c - b
@@ -214,4 +271,5 @@ def flatten(rgb: np.ndarray) -> Page:
         gray = cv2.resize(gray, (round(w * s), round(h * s)),
                           interpolation=cv2.INTER_CUBIC if s > 1 else cv2.INTER_AREA)
     gray = remove_leaders(gray, xh * s)
+    gray = deskew(gray, xh * s)
     return Page(gray, quad is not None, quad, s, xh * s)

@@ -138,9 +138,10 @@ def read_labelled(lines: list[Line], labels: tuple[Label, ...]) -> dict[str, Raw
                 anchor = line.box[0]
                 ref = _union(line.box, lines[used].box)
                 for _ in range(3 if h.label.multiline else 1):
-                    k = below(lines, ref, anchor)
-                    if k is None or hits[k] or any(s in folded[k] for s in STOP_WORDS):
+                    nxt = below(lines, ref, anchor)
+                    if nxt is None or hits[nxt] or any(s in folded[nxt] for s in STOP_WORDS):
                         break
+                    k = nxt
                     extra = clean(lines[k].text)
                     for r in _row_rest(lines, k, hits):   # the row may be cut in segments
                         extra = f"{extra} {clean(lines[r].text)}".strip()
