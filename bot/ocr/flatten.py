@@ -196,7 +196,7 @@ def x_height(gray: np.ndarray) -> float:
     n, _, stats, _ = cv2.connectedComponentsWithStats(bw, connectivity=8)
     hs = stats[1:, cv2.CC_STAT_HEIGHT]
     ws = stats[1:, cv2.CC_STAT_WIDTH]
-    keep = (hs >= 4) & (hs <= gray.shape[0] / 15) & (ws <= 4 * hs) & (ws >= 2)
+    keep = (hs >= 4) & (hs <= max(gray.shape) / 15) & (ws <= 4 * hs) & (ws >= 2)
     if keep.sum() < 20:
         return 0.0
     hs = hs[keep]
