@@ -4,8 +4,8 @@ Inbound: ``POST /zalo/webhook`` verifies ``X-ZEvent-Signature`` (a missing or wr
 refused with 401), parses the event, answers 200 at once and hands the ``Inbound`` to the
 engine in the background (Zalo wants an answer within about 2 s and retries; the engine
 de-duplicates on ``msg_id``). Zalo has no callback buttons: ``oa.query.show`` sends the
-button's text back as if typed, and the text menu asks for a number — both are mapped back to
-``Inbound.button`` from the last buttons offered to that user.
+button's payload back as if typed; it is mapped back to ``Inbound.button`` from the last
+buttons offered to that user. A typed menu number is the engine's to read.
 
 Outbound: ``Text`` → ``send_text`` (with buttons and the numbered menu), ``Image`` → upload
 and send, ``Document`` → upload and send the PDF. ``ZaloError`` becomes ``DeliveryError``:
@@ -119,9 +119,12 @@ class ZaloChannel:
         return web.json_response({"error": 0})
 
     def as_button(self, inbound: Inbound) -> Inbound:
-        """A typed menu number or a button's echoed text becomes the button press it means."""
+        """A button's echoed text (``oa.query.show``) becomes the button press it means.
+
+        Typed menu numbers are left to the engine, which knows when a number is an answer.
+        """
         offered = self._offered.get(inbound.user_id)
-        if inbound.text and offered and not inbound.attachments:
+        if inbound.text and offered and not inbound.attachments and not inbound.text.strip().isdigit():
             chosen = menu_choice(inbound.text, offered)
             if chosen is not None:
                 return replace(inbound, text=None, button=chosen.data)
