@@ -139,6 +139,8 @@ async def citizen(api: object, token: str, chat: int, stop_at: float, think: flo
 
     assert isinstance(api, FakeBotApi)
     i = 0
+    if think:  # people do not all start typing in the same millisecond
+        await asyncio.sleep(random.uniform(0, think))
     while time.monotonic() < stop_at:
         kind, payload = TURNS[i % len(TURNS)]
         waiter = asyncio.ensure_future(api.wait_for(timeout=30, chat_id=chat, new_only=True))
@@ -182,7 +184,7 @@ async def one_run(api: object, bot: str, n: int, load: str, seconds: float, toke
             if b"READY" not in line:
                 raise RuntimeError(f"{bot} did not start")
             think = think_s if load == "paced" else 0.0
-            warm = 2.0
+            warm = 5.0  # start-up passes (dispatcher, reminders, digests) are not part of a turn
             start = time.monotonic()
             latencies: list[float] = []
             counts = {"turns": 0, "timeouts": 0}
