@@ -371,6 +371,8 @@ def parse_address(text: str) -> Scored | None:
     districts = units.districts.get(prov, ())
     if parts and _kind(parts[-1]) in ("district", "city", "?") and districts:
         hit = vocab.snap(parts[-1], districts, cutoff=80)
+        if hit is not None and hit[1] < 0.95 and len(parts) >= 2:
+            hit = _district_by_commune(parts[-1], parts[-2], prov, districts) or hit
         if hit is not None and not (_kind(parts[-1]) == "?" and len(parts) == 1):
             district = hit[0]
             scores.append(hit[1])
@@ -399,6 +401,27 @@ def parse_address(text: str) -> Scored | None:
         scores.append(s)
     value = ", ".join([h for h, _ in head] + out_tail)
     return value, min(scores)
+
+
+def _district_by_commune(district: str, commune: str, prov: str, districts: tuple[str, ...]
+                         ) -> tuple[str, float] | None:
+    """An unsure district ('Huyện Châu' lost 'Thành'): the one whose commune list also fits
+    the commune read before it best."""
+    from rapidfuzz import fuzz
+
+    units = vocab.admin_units()
+    best: tuple[float, str, float] | None = None
+    for d in districts:
+        sd = fuzz.ratio(fold(district), fold(d))
+        if sd < 60:
+            continue
+        hit = vocab.snap(commune, units.communes_old.get((prov, d), ()), cutoff=80)
+        if hit is None:
+            continue
+        total = sd / 100 + hit[1]
+        if best is None or total > best[0]:
+            best = (total, d, sd / 100)
+    return None if best is None else (best[1], best[2])
 
 
 _LOCAL_WORDS = {"ap": "Ấp", "khu": "Khu", "pho": "phố", "so": "Số", "duong": "đường",
