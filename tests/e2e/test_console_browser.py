@@ -184,7 +184,7 @@ async def test_console_in_chromium(chromium: str, fresh_db_url: str, tmp_path: P
 
                 await desk.goto(f"{base}/console/dossiers/{d.id}")
                 await desk.wait_for_selector("img[alt='Giấy chứng sinh']")
-                await desk.wait_for_function("[...document.images].every(i => i.complete && i.naturalWidth > 0)")
+                await images_loaded(desk)
                 await desk.screenshot(path=str(SHOTS / "console-dossier.png"), full_page=True)
                 await do(desk, base, d, "accept")
 
@@ -246,3 +246,13 @@ async def test_console_in_chromium(chromium: str, fresh_db_url: str, tmp_path: P
                     lambda m, t=title: t in text_of(m) and d.code in text_of(m), chat_id=CHATS[username], timeout=10
                 )
             assert not any(d.code in t for t in api.texts_to(CHATS["hoathanh.vanthu"]) if "thẩm định" in t)
+
+
+async def images_loaded(page, timeout: float = 10.0) -> None:  # noqa: ANN001
+    """Poll from Python: the console's CSP forbids eval, which wait_for_function needs to poll."""
+    script = "() => [...document.images].every(i => i.complete && i.naturalWidth > 0)"
+    for _ in range(int(timeout / 0.1)):
+        if await page.evaluate(script):
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("the dossier page's photos did not load")
