@@ -60,10 +60,6 @@ class OcrEngine(Protocol):
         """Words of one cropped line, boxes in crop coordinates."""
         ...
 
-    def read_digits(self, gray: np.ndarray) -> str:
-        """A short number cropped alone, digits only."""
-        ...
-
 
 class TesseractOcr:
     """tesserocr bound to one lazily created API per process (the API is not thread-safe)."""
@@ -99,20 +95,6 @@ class TesseractOcr:
             api.SetPageSegMode(tesserocr.PSM.RAW_LINE)
             api.SetImage(Image.fromarray(gray))
             return [w for ln in self._lines(api) for w in ln.words]
-
-    def read_digits(self, gray: np.ndarray) -> str:
-        """A short number cropped alone, digits only (the line's context can turn 01 into 04)."""
-        import tesserocr
-
-        with self._lock:
-            api = self._get()
-            api.SetPageSegMode(tesserocr.PSM.SINGLE_LINE)
-            api.SetVariable("tessedit_char_whitelist", "0123456789")
-            try:
-                api.SetImage(Image.fromarray(gray))
-                return str(api.GetUTF8Text()).strip()
-            finally:
-                api.SetVariable("tessedit_char_whitelist", "")
 
     def read_line(self, gray: np.ndarray) -> tuple[str, float]:
         words = self.read_words(gray)

@@ -106,27 +106,7 @@ def read_lines(gray: np.ndarray, engine: OcrEngine, xh: float = 0.0) -> list[Lin
         if not words:
             continue
         dx, dy = cx0 - pad, cy0 - pad
-        lines.append(Line(tuple(
-            _reread_number(img, Word(wd.text, wd.conf, (wd.box[0] + dx, wd.box[1] + dy,
-                                                        wd.box[2] + dx, wd.box[3] + dy)),
-                           engine, pad)
-            for wd in words)))
+        lines.append(Line(tuple(Word(wd.text, wd.conf, (wd.box[0] + dx, wd.box[1] + dy,
+                                                        wd.box[2] + dx, wd.box[3] + dy))
+                                for wd in words)))
     return lines
-
-
-def _reread_number(img: np.ndarray, word: Word, engine: OcrEngine, pad: int) -> Word:
-    """A one- or two-digit number (day, month, hour, count) read again on its own."""
-    core = word.text.strip(".,:;-_'`")
-    if not (1 <= len(core) <= 2 and core.isdigit()):
-        return word
-    x0, y0, x1, y1 = word.box
-    h, w = img.shape
-    crop = img[max(0, y0 - pad):min(h, y1 + pad), max(0, x0 - pad):min(w, x1 + pad)]
-    if crop.size == 0:
-        return word
-    crop = cv2.copyMakeBorder(crop, 2 * pad, 2 * pad, 2 * pad, 2 * pad, cv2.BORDER_CONSTANT,
-                              value=255)
-    again = engine.read_digits(crop)
-    if again.isdigit() and len(again) == len(core) and again != core:
-        return Word(word.text.replace(core, again, 1), word.conf, word.box)
-    return word
