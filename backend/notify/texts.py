@@ -65,32 +65,31 @@ def citizen_text(kind: str, p: dict[str, Any]) -> str:
 
 RATING_BUTTONS = tuple((Button("★" * n, f"rate:{{code}}:{n}"),) for n in (5, 4, 3, 2, 1))
 
-# What an officer holding each task is asked to do, and the quick action offered in chat.
-TASK_TEXTS: dict[str, tuple[str, str | None]] = {
-    "submitted": ("Hồ sơ mới cần kiểm tra", "accept"),
-    "awaiting_assignment": ("Hồ sơ chờ phân công", "assign"),
-    "appraising": ("Hồ sơ được giao thẩm định", None),
-    "not_approved": ("Hồ sơ bị trả lại, cần thẩm định lại", None),
-    "awaiting_approval": ("Hồ sơ chờ xét duyệt", "approve"),
-    "not_signed": ("Hồ sơ chưa được ký, cần xét duyệt lại", "approve"),
-    "awaiting_signature": ("Hồ sơ chờ ký duyệt", "sign"),
-    "signed": ("Hồ sơ đã ký, cần chuyển văn thư", "forward_result"),
-    "awaiting_stamp": ("Hồ sơ chờ đóng dấu", "stamp"),
-    "awaiting_return": ("Hồ sơ chờ trả kết quả cho công dân", None),
+# What an officer holding each task is asked to do, and the quick actions offered in chat
+# (the usual one first; the engine asks for the reason of a refusal or send-back).
+TASK_TEXTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "submitted": ("Hồ sơ mới cần kiểm tra", ("accept", "request_supplement", "reject")),
+    "awaiting_assignment": ("Hồ sơ chờ phân công", ("assign",)),
+    "appraising": ("Hồ sơ được giao thẩm định", ()),
+    "not_approved": ("Hồ sơ bị trả lại, cần thẩm định lại", ()),
+    "awaiting_approval": ("Hồ sơ chờ xét duyệt", ("approve", "send_back_draft")),
+    "not_signed": ("Hồ sơ chưa được ký, cần xét duyệt lại", ("approve", "send_back_draft")),
+    "awaiting_signature": ("Hồ sơ chờ ký duyệt", ("sign", "send_back_signature")),
+    "signed": ("Hồ sơ đã ký, cần chuyển văn thư", ("forward_result",)),
+    "awaiting_stamp": ("Hồ sơ chờ đóng dấu", ("stamp",)),
+    "awaiting_return": ("Hồ sơ chờ trả kết quả cho công dân", ()),
 }
 ACTION_LABELS = {
-    "accept": "Tiếp nhận",
-    "assign": "Phân công",
-    "approve": "Duyệt",
-    "sign": "Ký",
-    "forward_result": "Chuyển văn thư",
+    "accept": "Tiếp nhận", "request_supplement": "Yêu cầu bổ sung", "reject": "Từ chối",
+    "assign": "Phân công", "approve": "Duyệt", "send_back_draft": "Không duyệt",
+    "sign": "Ký", "send_back_signature": "Không ký", "forward_result": "Chuyển văn thư",
     "stamp": "Đóng dấu",
 }
 
 
 def officer_task(kind: str, p: dict[str, Any], console_url: str) -> Text:
-    """A task (or due reminder) for an officer, with the usual action as a button."""
-    title, action = TASK_TEXTS.get(p.get("status", ""), ("Hồ sơ cần xử lý", None))
+    """A task (or due reminder) for an officer, with its quick actions as buttons."""
+    title, actions = TASK_TEXTS.get(p.get("status", ""), ("Hồ sơ cần xử lý", ()))
     if kind == "due_reminder":
         title = f"Nhắc hạn: {title.lower()}"
     text = (
@@ -98,10 +97,9 @@ def officer_task(kind: str, p: dict[str, Any], console_url: str) -> Text:
         f"Hạn trả: {when(p.get('appointment_at'))}"
     )
     url = f"{console_url.rstrip('/')}/console/dossiers/{p['dossier_id']}"
-    row = [Button("Mở trên trang quản trị", "open", url=url)]
-    if action:
-        row.insert(0, Button(ACTION_LABELS[action], f"do:{action}:{p['dossier_id']}:{p['version']}"))
-    return Text(text, buttons=(tuple(row),))
+    quick = tuple(Button(ACTION_LABELS[a], f"do:{a}:{p['dossier_id']}:{p['version']}") for a in actions)
+    rows = ((quick,) if quick else ()) + ((Button("Mở trên trang quản trị", "open", url=url),),)
+    return Text(text, buttons=rows)
 
 
 def officer_digest(p: dict[str, Any]) -> Text:

@@ -174,3 +174,15 @@ async def test_text_sent_then_pdf_failed_resends_only_the_pdf(world: World) -> N
     await disp.run_once()
     kinds = [type(m).__name__ for m in sender.to(CITIZEN)]
     assert kinds == ["Text", "Document"]
+
+
+async def test_officer_task_offers_its_quick_actions(world: World) -> None:
+    sender = MemorySender()
+    await OfficerChannelLink.create(officer=world.officers["hoathanh.motcua"], channel="telegram", external_id="9001")
+    d = await world.submit_birth()
+    await dispatcher(world, sender).run_once()
+    (task,) = sender.to("9001")
+    assert isinstance(task, Text)
+    quick, link = task.buttons
+    assert [b.data for b in quick] == [f"do:{a}:{d.id}:{d.version}" for a in ("accept", "request_supplement", "reject")]
+    assert link[0].url == f"http://console/console/dossiers/{d.id}"
