@@ -44,7 +44,10 @@ async def start_channels(app: web.Application, rt: Runtime) -> Callable[[], Awai
     engine = Engine(rt.ctx, ocr=ocr, changed=rt.changed)
     rt.extras["engine"] = engine
 
-    webchat = WebChat(engine.handle, secure_cookie=rt.settings.base_url.startswith("https://"))
+    from backend.services.webchat_store import DbWebchatStore
+
+    webchat = WebChat(engine.handle, secure_cookie=rt.settings.base_url.startswith("https://"),
+                      store=DbWebchatStore(rt.ctx.files_dir))
     webchat.setup(app)
     _register(rt, engine, "webchat", webchat, webchat.fetch)
 

@@ -40,6 +40,7 @@ _TABLES = (
     "conversation_state",
     "processed_event",
     "key_value",
+    "webchat_message",
 )
 
 

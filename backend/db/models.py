@@ -272,3 +272,21 @@ class KeyValue(Model):
 
     class Meta:
         table = "key_value"
+
+
+class WebchatMessage(Model):
+    """A message the bot sent to a web chat session, kept until read (survives restarts)."""
+
+    id = fields.BigIntField(primary_key=True)
+    session = fields.CharField(max_length=64)
+    seq = fields.IntField()
+    item = fields.JSONField()
+    file_id = fields.CharField(max_length=32, null=True)
+    file_path = fields.CharField(max_length=255, default="")
+    mime_type = fields.CharField(max_length=64, default="")
+    filename = fields.CharField(max_length=120, default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "webchat_message"
+        unique_together = (("session", "seq"),)

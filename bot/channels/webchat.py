@@ -4,8 +4,9 @@ Translation only: a session cookie is the user id; ``POST /chat/api/send`` carri
 text, a pressed button or a photo upload; ``GET /chat/api/poll?after=N`` long-polls for the
 bot's messages; ``GET /chat/api/file/<id>`` serves the images and PDFs the bot sent.
 
-Outgoing messages live in this process's memory, a bounded history per session: enough for
-one worker (a second worker would need a table; see docs/chat.md).
+Outgoing messages go to a ``store``: the app gives the database mailbox
+(``backend.services.webchat_store``), so what the bot sent survives a restart and is read by
+any worker; ``MemoryStore`` (bounded, one process) serves tests and tools.
 """
 
 from __future__ import annotations
@@ -14,13 +15,12 @@ import asyncio
 import itertools
 import re
 import secrets
-import time
 import uuid
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
@@ -35,15 +35,67 @@ MAX_UPLOAD = 20 * 1024 * 1024
 Handle = Callable[[Inbound], Awaitable[None]]
 
 
+class MessageStore(Protocol):
+    """Where the bot's messages to a session wait for the page."""
+
+    async def last(self, session: str) -> int: ...
+
+    async def append(self, session: str, item: dict[str, Any], file: tuple[bytes, str, str] | None) -> int: ...
+
+    async def since(self, session: str, after: int) -> list[dict[str, Any]]: ...
+
+    async def file(self, session: str, file_id: str) -> tuple[bytes, str, str] | None: ...
+
+
 @dataclass
 class _Box:
-    """One session's outgoing messages and files."""
+    """One session's outgoing messages and files, in memory."""
 
     messages: deque[dict[str, Any]]
     files: OrderedDict[str, tuple[bytes, str, str]] = field(default_factory=OrderedDict)
     seq: int = 0
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
-    touched: float = field(default_factory=time.monotonic)
+
+
+class MemoryStore:
+    """A bounded in-process store: one worker, lost on restart."""
+
+    def __init__(self, history: int = 200, files_per_session: int = 40, max_sessions: int = 20_000) -> None:
+        self.history, self.files_per_session, self.max_sessions = history, files_per_session, max_sessions
+        self._boxes: OrderedDict[str, _Box] = OrderedDict()
+
+    def _box(self, sid: str) -> _Box:
+        box = self._boxes.get(sid)
+        if box is None:
+            box = self._boxes[sid] = _Box(deque(maxlen=self.history))
+            while len(self._boxes) > self.max_sessions:
+                self._boxes.popitem(last=False)
+        else:
+            self._boxes.move_to_end(sid)
+        return box
+
+    async def last(self, session: str) -> int:
+        box = self._boxes.get(session)
+        return box.seq if box else 0
+
+    async def append(self, session: str, item: dict[str, Any], file: tuple[bytes, str, str] | None) -> int:
+        box = self._box(session)
+        box.seq += 1
+        if file is not None:
+            file_id = secrets.token_urlsafe(12)
+            box.files[file_id] = file
+            while len(box.files) > self.files_per_session:
+                box.files.popitem(last=False)
+            item = item | {"file": f"/chat/api/file/{file_id}"}
+        box.messages.append(item | {"seq": box.seq})
+        return box.seq
+
+    async def since(self, session: str, after: int) -> list[dict[str, Any]]:
+        box = self._boxes.get(session)
+        return [m for m in box.messages if m["seq"] > after] if box else []
+
+    async def file(self, session: str, file_id: str) -> tuple[bytes, str, str] | None:
+        box = self._boxes.get(session)
+        return box.files.get(file_id) if box else None
 
 
 class WebChat:
@@ -53,7 +105,8 @@ class WebChat:
 
     def __init__(self, handle: Handle, *, poll_timeout: float = 25.0, history: int = 200,
                  files_per_session: int = 40, max_upload: int = MAX_UPLOAD,
-                 max_sessions: int = 20_000, secure_cookie: bool = False) -> None:
+                 max_sessions: int = 20_000, secure_cookie: bool = False,
+                 store: MessageStore | None = None) -> None:
         self.handle = handle
         self.poll_timeout = poll_timeout
         self.history = history
@@ -61,7 +114,8 @@ class WebChat:
         self.max_upload = max_upload
         self.max_sessions = max_sessions
         self.secure_cookie = secure_cookie
-        self._boxes: OrderedDict[str, _Box] = OrderedDict()
+        self.store: MessageStore = store or MemoryStore(history, files_per_session, max_sessions)
+        self._wakes: OrderedDict[str, asyncio.Event] = OrderedDict()  # live long-polls, this process
         self._uploads: OrderedDict[str, bytes] = OrderedDict()  # inbound photos until fetched
         self._ids = itertools.count(1)
 
@@ -162,23 +216,22 @@ class WebChat:
             after = int(request.query.get("after", "0"))
         except ValueError:
             after = 0
-        box = self._box(sid)
-        if after > box.seq:  # the server restarted: the page starts over from what is held
+        wake = self._wake(sid)  # before reading: a message stored meanwhile sets this event
+        last = await self.store.last(sid)
+        if after > last:  # the page knows more than we hold: it starts over from what is held
             after = 0
-        if box.seq <= after:
-            wake = box.wake
+        if last <= after:
             try:
                 await asyncio.wait_for(wake.wait(), self.poll_timeout)
             except TimeoutError:
                 pass
-        messages = [m for m in box.messages if m["seq"] > after]
-        return web.json_response({"messages": messages, "last": box.seq},
+        messages = await self.store.since(sid, after)
+        return web.json_response({"messages": messages, "last": messages[-1]["seq"] if messages else after},
                                  headers={"Cache-Control": "no-store"})
 
     async def api_file(self, request: web.Request) -> web.Response:
         sid = self._session(request)
-        box = self._boxes.get(sid)
-        item = box.files.get(request.match_info["file_id"]) if box else None
+        item = await self.store.file(sid, request.match_info["file_id"])
         if item is None:
             raise web.HTTPNotFound()
         data, mime, filename = item
@@ -188,38 +241,30 @@ class WebChat:
             "Cache-Control": "private, max-age=86400"})
 
     # -- sending (the engine's replies and the dispatcher's notifications) ----------------
-    def _box(self, sid: str) -> _Box:
-        box = self._boxes.get(sid)
-        if box is None:
-            box = self._boxes[sid] = _Box(deque(maxlen=self.history))
-            while len(self._boxes) > self.max_sessions:
-                self._boxes.popitem(last=False)
-        else:
-            self._boxes.move_to_end(sid)
-        box.touched = time.monotonic()
-        return box
+    def _wake(self, sid: str) -> asyncio.Event:
+        event = self._wakes.get(sid)
+        if event is None:
+            event = self._wakes[sid] = asyncio.Event()
+            while len(self._wakes) > self.max_sessions:
+                self._wakes.popitem(last=False)
+        return event
 
     async def send(self, user_id: str, message: Outbound) -> None:
-        box = self._box(user_id)
-        box.seq += 1
-        item: dict[str, Any] = {"seq": box.seq}
+        file = None
         if isinstance(message, Text):
-            item |= {"kind": "text", "text": message.text, "buttons": [
+            item: dict[str, Any] = {"kind": "text", "text": message.text, "buttons": [
                 [{"label": b.label, "data": b.data, "url": b.url} for b in row] for row in message.buttons]}
         elif isinstance(message, (Image, Document)):
-            file_id = secrets.token_urlsafe(12)
             mime = message.mime_type if isinstance(message, Document) else _image_mime(message.filename)
-            box.files[file_id] = (message.data, mime, _safe_name(message.filename))
-            while len(box.files) > self.files_per_session:
-                box.files.popitem(last=False)
-            item |= {"kind": "image" if isinstance(message, Image) else "document",
-                     "file": f"/chat/api/file/{file_id}", "filename": message.filename,
-                     "caption": message.caption or ""}
+            file = (message.data, mime, _safe_name(message.filename))
+            item = {"kind": "image" if isinstance(message, Image) else "document",
+                    "filename": message.filename, "caption": message.caption or ""}
         else:
             raise DeliveryError(f"cannot show {type(message).__name__}", retryable=False)
-        box.messages.append(item)
-        box.wake.set()
-        box.wake = asyncio.Event()
+        await self.store.append(user_id, item, file)
+        event = self._wakes.pop(user_id, None)
+        if event is not None:
+            event.set()  # release this session's waiting long-poll; the next one waits anew
 
 
 def _image_mime(filename: str) -> str:

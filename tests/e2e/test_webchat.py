@@ -128,6 +128,38 @@ async def test_webchat_birth_registration(fresh_db_url: str, tmp_path: Path) -> 
             assert d.code not in str(poll["messages"]) and "menu:submit" in str(poll["messages"])
 
 
+async def test_notice_sent_while_the_page_is_closed_survives_a_restart(fresh_db_url: str, tmp_path: Path) -> None:
+    """The dispatcher delivers to the web chat mailbox; the server restarts before the citizen
+    opens the page again; the notice and its PDF are still there, once."""
+    from backend.db.models import Agency, ChannelIdentity
+    from backend.services import citizens
+    from tests.integration.conftest import BIRTH_FORM
+
+    settings = Settings(database_url=fresh_db_url, data_dir=tmp_path / "var", ocr_workers=0)
+    app = create_app(settings)
+    async with TestClient(TestServer(app)) as client:
+        b = Browser(client)
+        await b.say("/start")  # the session cookie now names this citizen
+        ident = await ChannelIdentity.get(channel="webchat")
+        ctx = app[RUNTIME].ctx
+        atts = [await citizens.store_attachment(ctx, citizen_id=ident.citizen_id, data=jpeg((i, 1, 2)),  # type: ignore[attr-defined]
+                                                mime_type="image/jpeg", component=c)
+                for i, c in enumerate(("birth_certificate", "declarant_id"))]
+        agency = await Agency.get(level="commune")
+        d = await uc.submit(ctx, identity_id=ident.id, procedure_slug="birth_registration", agency_id=agency.id,
+                            form_data=BIRTH_FORM, attachment_ids=[a.id for a in atts])
+        await uc.accept(ctx, actor_of(await Officer.get(username="hoathanh.motcua")), d.id)
+        await app[RUNTIME].dispatcher.run_once()  # delivered to the mailbox; nobody is polling
+    app2 = create_app(settings)
+    async with TestClient(TestServer(app2), cookies={"motcua_chat": ident.external_id}) as client2:
+        b2 = Browser(client2)
+        b2.last = b.last
+        got = await b2.poll()
+        assert texts(got).count("đã được tiếp nhận") == 1
+        pdf = [m for m in got if m["kind"] == "document"]
+        assert len(pdf) == 1 and (await (await client2.get(pdf[0]["file"])).read()).startswith(b"%PDF")
+
+
 async def test_webchat_real_ocr_prefills_the_form(sqlite_template: Path, tmp_path: Path) -> None:
     """The real OcrReader (process pool, Tesseract) reads a generated birth certificate and ID
     card; the chat shows what it read and asks only what the papers do not say."""

@@ -1,0 +1,65 @@
+"""The web chat's mailbox in the database: what the bot sent waits there until the page reads
+it, across restarts and workers (Telegram and Zalo keep their own copies; the web chat has
+only us)."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from pathlib import Path
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.functions import Max
+
+from backend.db.models import WebchatMessage
+
+KEEP = 200  # messages returned to a page that starts over
+
+
+class DbWebchatStore:
+    def __init__(self, files_dir: Path) -> None:
+        self.files_dir = files_dir / "webchat"
+
+    async def last(self, session: str) -> int:
+        row = await WebchatMessage.filter(session=session).annotate(m=Max("seq")).values_list("m", flat=True)
+        return int(row[0] or 0) if row else 0
+
+    async def append(self, session: str, item: dict[str, Any], file: tuple[bytes, str, str] | None) -> int:
+        """Store one message (and its file); returns its sequence number in the session."""
+        file_id, path, mime, name = None, "", "", ""
+        if file is not None:
+            data, mime, name = file
+            file_id = secrets.token_urlsafe(12)
+            target = self.files_dir / file_id
+            await asyncio.to_thread(_write, target, data)
+            path = str(target)
+            item = item | {"file": f"/chat/api/file/{file_id}"}
+        for _ in range(5):  # two senders at once: the unique (session, seq) decides
+            seq = await self.last(session) + 1
+            try:
+                await WebchatMessage.create(session=session, seq=seq, item=item | {"seq": seq}, file_id=file_id,
+                                            file_path=path, mime_type=mime, filename=name)
+                return seq
+            except IntegrityError:
+                continue
+        raise RuntimeError("could not number a web chat message")
+
+    async def since(self, session: str, after: int) -> list[dict[str, Any]]:
+        rows = await WebchatMessage.filter(session=session, seq__gt=after).order_by("-seq").limit(KEEP)
+        return [r.item for r in reversed(rows)]
+
+    async def file(self, session: str, file_id: str) -> tuple[bytes, str, str] | None:
+        row = await WebchatMessage.get_or_none(session=session, file_id=file_id)
+        if row is None or not row.file_path:
+            return None
+        try:
+            data = await asyncio.to_thread(Path(row.file_path).read_bytes)
+        except FileNotFoundError:
+            return None
+        return data, row.mime_type, row.filename
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
