@@ -252,16 +252,20 @@ async def _write_outbox(
             using_db=conn,  # type: ignore[attr-defined]
         )
     if new != old and new in TASK_HOLDER:
-        role, to_assignee = TASK_HOLDER[new]
         payload = base | {"task": new.value, "submitter": d.submitter_name}
-        row: dict[str, Any] = {"dossier_id": d.id, "kind": "task", "payload": payload}
-        if to_assignee:
-            row |= {"recipient": "officer", "officer_id": d.assignee_id}  # type: ignore[attr-defined]
-        else:
-            row |= {"recipient": "pool", "pool_role": role.value, "pool_agency_id": d.agency_id}  # type: ignore[attr-defined]
-            if role is Role.DEPARTMENT_HEAD:
-                row["pool_department_id"] = d.department_id  # type: ignore[attr-defined]
-        await OutboxMessage.create(**row, using_db=conn)
+        await OutboxMessage.create(**task_row(d, new, "task", payload), using_db=conn)
+
+
+def task_row(d: Dossier, status: Status, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """An outbox row to whoever holds the task in ``status``: the assignee, or the role's pool."""
+    role, to_assignee = TASK_HOLDER[status]
+    row: dict[str, Any] = {"dossier_id": d.id, "kind": kind, "payload": payload}
+    if to_assignee:
+        return row | {"recipient": "officer", "officer_id": d.assignee_id}  # type: ignore[attr-defined]
+    row |= {"recipient": "pool", "pool_role": role.value, "pool_agency_id": d.agency_id}  # type: ignore[attr-defined]
+    if role is Role.DEPARTMENT_HEAD:
+        row["pool_department_id"] = d.department_id  # type: ignore[attr-defined]
+    return row
 
 
 async def _calendar_for(ctx: ServiceContext, d: Dossier, conn: BaseDBAsyncClient):  # noqa: ANN202

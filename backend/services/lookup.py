@@ -20,6 +20,7 @@ from backend.domain.workflow import (
     Status,
 )
 from backend.services.context import Actor, ServiceContext
+from backend.services.dossiers import task_row
 from backend.services.errors import NotFound
 
 
@@ -178,7 +179,6 @@ async def remind_due(ctx: ServiceContext, *, hours: float = 4) -> int:
         done = await OutboxMessage.filter(dossier_id=d.id, kind="due_reminder").values_list("payload", flat=True)
         if any(isinstance(p, dict) and p.get("key") == key for p in done):
             continue
-        role, to_assignee = TASK_HOLDER[Status(d.status)]
         payload: dict[str, Any] = {
             "key": key,
             "dossier_id": d.id,
@@ -191,14 +191,7 @@ async def remind_due(ctx: ServiceContext, *, hours: float = 4) -> int:
             "appointment_at": d.appointment_at.isoformat(),
             "exchange_status": EXCHANGE_CODE[Status(d.status)],
         }
-        row: dict[str, Any] = {"dossier_id": d.id, "kind": "due_reminder", "payload": payload}
-        if to_assignee:
-            row |= {"recipient": "officer", "officer_id": d.assignee_id}  # type: ignore[attr-defined]
-        else:
-            row |= {"recipient": "pool", "pool_role": role.value, "pool_agency_id": d.agency_id}  # type: ignore[attr-defined]
-            if role is Role.DEPARTMENT_HEAD:
-                row["pool_department_id"] = d.department_id  # type: ignore[attr-defined]
-        await OutboxMessage.create(**row)
+        await OutboxMessage.create(**task_row(d, Status(d.status), "due_reminder", payload))
         count += 1
     return count
 

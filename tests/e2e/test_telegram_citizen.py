@@ -24,6 +24,7 @@ from backend.services.officers import actor_of, new_link_code
 from backend.settings import Settings, TelegramSettings
 from backend.web.app import RUNTIME, create_app
 from tests.fakes.telegram_bot_api import FakeBotApi, SentMessage
+from tests.steps import process_to_result
 
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
@@ -139,15 +140,7 @@ async def test_birth_registration_on_telegram(fresh_db_url: str, tmp_path: Path)
             assert "vừa được cập nhật" in again.text
             await api.wait_for(lambda m: m.method == "sendDocument", chat_id=CITIZEN)
 
-            actor = {n: actor_of(officers[f"hoathanh.{n}"]) for n in
-                     ("truongphong", "chuyenvien", "lanhdao", "vanthu", "motcua")}
-            spec = officers["hoathanh.chuyenvien"].id
-            await uc.assign(ctx, actor["truongphong"], d.id, spec)
-            await uc.draft_result(ctx, actor["chuyenvien"], d.id)
-            await uc.approve(ctx, actor["truongphong"], d.id)
-            await uc.sign(ctx, actor["lanhdao"], d.id)
-            await uc.forward_result(ctx, actor["chuyenvien"], d.id)
-            await uc.stamp(ctx, actor["vanthu"], d.id)
+            await process_to_result(ctx, d.id)
             rt.changed()
             await api.wait_for(containing("đã có kết quả"), chat_id=CITIZEN)
             await _settled(api)
@@ -160,7 +153,7 @@ async def test_birth_registration_on_telegram(fresh_db_url: str, tmp_path: Path)
             await rt2.dispatcher.run_once()
             await _settled(api)
             assert len(api.sent_to(CITIZEN)) == before
-            await uc.return_result(rt2.ctx, actor["motcua"], d.id)
+            await uc.return_result(rt2.ctx, actor_of(officers["hoathanh.motcua"]), d.id)
             rt2.changed()
             done = await api.wait_for(containing("đã trả kết quả"), chat_id=CITIZEN)
             assert f"rate:{d.code}:5" in done.button_data

@@ -26,6 +26,7 @@ from backend.settings import Settings, ZaloSettings
 from backend.web.app import RUNTIME, create_app
 from tests.e2e.test_telegram_citizen import BIRTH_ANSWERS, RunningClock
 from tests.fakes.zalo_oa_api import FakeZaloOa, ZaloSent, image_attachment
+from tests.steps import process_to_result
 
 CITIZEN = "8400001"
 _ids = itertools.count(1)
@@ -126,13 +127,7 @@ async def test_birth_registration_on_zalo(fresh_db_url: str, tmp_path: Path) -> 
 
             # The access token expires: one refresh, the new pair persisted, the send retried.
             oa.expire_access_token()
-            spec = (await Officer.get(username="hoathanh.chuyenvien")).id
-            await uc.assign(ctx, a["truongphong"], d.id, spec)
-            await uc.draft_result(ctx, a["chuyenvien"], d.id)
-            await uc.approve(ctx, a["truongphong"], d.id)
-            await uc.sign(ctx, a["lanhdao"], d.id)
-            await uc.forward_result(ctx, a["chuyenvien"], d.id)
-            await uc.stamp(ctx, a["vanthu"], d.id)
+            await process_to_result(ctx, d.id)
             rt.changed()
             await oa.wait_for(containing("đã có kết quả"), user_id=CITIZEN)
             assert oa.refresh_count == 1

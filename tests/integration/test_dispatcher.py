@@ -11,6 +11,7 @@ from backend.notify.render import make_renderer
 from backend.services import citizens
 from backend.services import dossiers as uc
 from tests.fakes.memory_sender import MemorySender
+from tests.steps import process_to_result
 
 from .conftest import World
 
@@ -26,12 +27,7 @@ async def walk_to_return(world: World) -> int:
     ctx = world.ctx
     d = await world.submit_birth()
     await uc.accept(ctx, world.actor("motcua"), d.id)
-    await uc.assign(ctx, world.actor("truongphong"), d.id, world.officers["hoathanh.chuyenvien"].id)
-    await uc.draft_result(ctx, world.actor("chuyenvien"), d.id)
-    await uc.approve(ctx, world.actor("truongphong"), d.id)
-    await uc.sign(ctx, world.actor("lanhdao"), d.id)
-    await uc.forward_result(ctx, world.actor("chuyenvien"), d.id)
-    await uc.stamp(ctx, world.actor("vanthu"), d.id)
+    await process_to_result(ctx, d.id)
     await uc.return_result(ctx, world.actor("motcua"), d.id)
     return d.id
 
