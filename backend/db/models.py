@@ -5,6 +5,8 @@ from __future__ import annotations
 from tortoise import fields
 from tortoise.models import Model
 
+from backend.db.fields import UtcDatetimeField
+
 
 class Agency(Model):
     """A receiving/processing agency (cơ quan): the UBND of a commune or a provincial department."""
@@ -46,9 +48,9 @@ class Officer(Model):
     password_hash = fields.CharField(max_length=255, default="")
     must_change_password = fields.BooleanField(default=True)
     failed_logins = fields.IntField(default=0)
-    locked_until = fields.DatetimeField(null=True)
+    locked_until = UtcDatetimeField(null=True)
     active = fields.BooleanField(default=True)
-    created_at = fields.DatetimeField(auto_now_add=True)
+    created_at = UtcDatetimeField(auto_now_add=True)
 
     class Meta:
         table = "officer"
@@ -60,7 +62,7 @@ class Citizen(Model):
     id = fields.IntField(primary_key=True)
     full_name = fields.CharField(max_length=120, default="")
     phone = fields.CharField(max_length=20, default="")
-    created_at = fields.DatetimeField(auto_now_add=True)
+    created_at = UtcDatetimeField(auto_now_add=True)
 
     class Meta:
         table = "citizen"
@@ -74,8 +76,8 @@ class ChannelIdentity(Model):
     channel = fields.CharField(max_length=16)
     external_id = fields.CharField(max_length=128)
     display_name = fields.CharField(max_length=120, default="")
-    last_inbound_at = fields.DatetimeField(null=True)
-    created_at = fields.DatetimeField(auto_now_add=True)
+    last_inbound_at = UtcDatetimeField(null=True)
+    created_at = UtcDatetimeField(auto_now_add=True)
 
     class Meta:
         table = "channel_identity"
@@ -89,7 +91,7 @@ class OfficerChannelLink(Model):
     officer = fields.ForeignKeyField("models.Officer", related_name="chat_links")
     channel = fields.CharField(max_length=16)
     external_id = fields.CharField(max_length=128)
-    created_at = fields.DatetimeField(auto_now_add=True)
+    created_at = UtcDatetimeField(auto_now_add=True)
 
     class Meta:
         table = "officer_channel_link"
@@ -102,7 +104,7 @@ class LinkCode(Model):
     id = fields.IntField(primary_key=True)
     officer = fields.ForeignKeyField("models.Officer", related_name="link_codes")
     code = fields.CharField(max_length=16, unique=True)
-    expires_at = fields.DatetimeField()
+    expires_at = UtcDatetimeField()
     used = fields.BooleanField(default=False)
 
     class Meta:
@@ -139,11 +141,11 @@ class Dossier(Model):
     organisation = fields.CharField(max_length=200, default="")
     form_data = fields.JSONField(default=dict)
     status = fields.CharField(max_length=32, db_index=True)
-    submitted_at = fields.DatetimeField()
-    received_at = fields.DatetimeField(null=True)  # complete and accepted: the clock's origin
-    appointment_at = fields.DatetimeField(null=True, db_index=True)  # ngày hẹn trả
-    finished_at = fields.DatetimeField(null=True)  # NgayHoanTatXuLy
-    closed_at = fields.DatetimeField(null=True)
+    submitted_at = UtcDatetimeField()
+    received_at = UtcDatetimeField(null=True)  # complete and accepted: the clock's origin
+    appointment_at = UtcDatetimeField(null=True, db_index=True)  # ngày hẹn trả
+    finished_at = UtcDatetimeField(null=True)  # NgayHoanTatXuLy
+    closed_at = UtcDatetimeField(null=True)
     assignee = fields.ForeignKeyField("models.Officer", related_name="assigned", null=True)
     extension_used = fields.BooleanField(default=False)
     supplement_items = fields.JSONField(default=list)  # what is missing, while awaiting it
@@ -156,7 +158,7 @@ class Dossier(Model):
     rating = fields.IntField(null=True)
     rating_comment = fields.TextField(default="")
     version = fields.IntField(default=0)  # bumped by every action: guards double taps
-    updated_at = fields.DatetimeField(auto_now=True)
+    updated_at = UtcDatetimeField(auto_now=True)
 
     class Meta:
         table = "dossier"
@@ -176,7 +178,7 @@ class Attachment(Model):
     stored_path = fields.CharField(max_length=255)
     ocr = fields.JSONField(null=True)
     supplement_round = fields.IntField(default=0)
-    created_at = fields.DatetimeField(auto_now_add=True)
+    created_at = UtcDatetimeField(auto_now_add=True)
 
     class Meta:
         table = "attachment"
@@ -187,7 +189,7 @@ class HistoryEntry(Model):
 
     id = fields.BigIntField(primary_key=True)
     dossier = fields.ForeignKeyField("models.Dossier", related_name="history")
-    at = fields.DatetimeField()
+    at = UtcDatetimeField()
     actor_officer = fields.ForeignKeyField("models.Officer", related_name="actions", null=True)
     actor_citizen = fields.ForeignKeyField("models.Citizen", related_name="actions", null=True)
     actor_role = fields.CharField(max_length=24)
@@ -223,11 +225,11 @@ class OutboxMessage(Model):
     payload = fields.JSONField(default=dict)
     status = fields.CharField(max_length=16, default="pending", db_index=True)
     attempts = fields.IntField(default=0)
-    next_attempt_at = fields.DatetimeField(null=True)
+    next_attempt_at = UtcDatetimeField(null=True)
     last_error = fields.TextField(default="")
     delivered = fields.JSONField(default=list)
-    created_at = fields.DatetimeField(auto_now_add=True)
-    sent_at = fields.DatetimeField(null=True)
+    created_at = UtcDatetimeField(auto_now_add=True)
+    sent_at = UtcDatetimeField(null=True)
 
     class Meta:
         table = "outbox_message"
@@ -243,7 +245,7 @@ class ConversationState(Model):
     step = fields.CharField(max_length=64)
     data = fields.JSONField(default=dict)
     version = fields.IntField(default=0)
-    updated_at = fields.DatetimeField(auto_now=True)
+    updated_at = UtcDatetimeField(auto_now=True)
 
     class Meta:
         table = "conversation_state"
@@ -256,7 +258,7 @@ class ProcessedEvent(Model):
     id = fields.BigIntField(primary_key=True)
     channel = fields.CharField(max_length=16)
     event_id = fields.CharField(max_length=128)
-    created_at = fields.DatetimeField(auto_now_add=True)
+    created_at = UtcDatetimeField(auto_now_add=True)
 
     class Meta:
         table = "processed_event"
@@ -268,7 +270,7 @@ class KeyValue(Model):
 
     key = fields.CharField(max_length=64, primary_key=True)
     value = fields.JSONField()
-    updated_at = fields.DatetimeField(auto_now=True)
+    updated_at = UtcDatetimeField(auto_now=True)
 
     class Meta:
         table = "key_value"
@@ -285,7 +287,7 @@ class WebchatMessage(Model):
     file_path = fields.CharField(max_length=255, default="")
     mime_type = fields.CharField(max_length=64, default="")
     filename = fields.CharField(max_length=120, default="")
-    created_at = fields.DatetimeField(auto_now_add=True)
+    created_at = UtcDatetimeField(auto_now_add=True)
 
     class Meta:
         table = "webchat_message"
