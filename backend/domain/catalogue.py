@@ -64,6 +64,7 @@ class Procedure:
     components: tuple[DocumentComponent, ...]
     form: tuple[FormField, ...]
     verification_time_limit: TimeLimit | None = None
+    order: int = 100  # place in the citizen's menu: birth and death registration first
     extras: dict[str, Any] = field(default_factory=dict)
 
     def component(self, key: str) -> DocumentComponent:
@@ -145,6 +146,7 @@ def procedure_from_dict(d: dict[str, Any]) -> Procedure:
             components=components,
             form=form,
             verification_time_limit=TimeLimit(int(vtl["value"]), vtl["unit"]) if vtl else None,
+            order=int(d.get("order", 100)),
             extras=d.get("extras", {}),
         )
     except (KeyError, TypeError, ValueError) as exc:

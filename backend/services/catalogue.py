@@ -43,7 +43,7 @@ class Catalogue:
             raise CatalogueError(f"Không có thủ tục «{slug}»") from None
 
     def all(self) -> list[Procedure]:
-        return list(self.procedures.values())
+        return sorted(self.procedures.values(), key=lambda p: (p.order, p.name))
 
     def calendar_data(self) -> tuple[frozenset[date], frozenset[date]]:
         """The yearly swapped working days and extra days off kept beside the procedures."""

@@ -49,6 +49,7 @@ def test_catalogue_loads_the_five_procedures() -> None:
         "tax_registration_change",
         "judicial_record",
     }
+    assert [p.slug for p in cat.all()][:2] == ["birth_registration", "death_registration"]
     birth = cat.get("birth_registration")
     assert birth.time_limit.value == 0 and birth.time_limit.unit == "working_days"
     assert [c.key for c in birth.components if c.mandatory] == ["birth_certificate", "declarant_id"]
