@@ -75,15 +75,7 @@ def find_document(rgb: np.ndarray) -> np.ndarray | None:
     mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, k)
     quad = _quad_from_mask(mask, 0.15)
     if quad is None or _touches_all_borders(quad, small.shape[:2]):
-        edges = cv2.Canny(cv2.GaussianBlur(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), (5, 5), 0),
-                          40, 120)
-        edges = cv2.dilate(edges, np.ones((5, 5), np.uint8))
-        filled = np.zeros_like(edges)
-        cs, _ = cv2.findContours(edges, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-        cv2.drawContours(filled, cs, -1, 255, -1)
-        quad = _quad_from_mask(filled, 0.15)
-        if quad is not None and _touches_all_borders(quad, small.shape[:2]):
-            quad = None
+        quad = _canny_quad(small)
     if quad is not None and not _plausible(quad):
         quad = _canny_quad(small)
     if quad is None or not _plausible(quad):

@@ -34,6 +34,8 @@ from urllib.parse import unquote
 
 from aiohttp import ClientSession, ClientTimeout, web
 
+from tests.fakes.serving import serve
+
 JSON = dict[str, Any]
 Predicate = Callable[["SentMessage"], bool]
 
@@ -149,12 +151,7 @@ class FakeBotApi:
         """Listen on host:port (port 0 picks a free one) and set ``url``."""
         app = web.Application(client_max_size=_MAX_UPLOAD)
         app.router.add_route("*", "/{tail:.*}", self._dispatch)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://{self.host}:{self.port}"
+        self._runner, self.port, self.url = await serve(app, self.host, self.port)
 
     async def close(self) -> None:
         """Release long polls at once, then stop the server."""

@@ -36,6 +36,8 @@ from typing import Any
 
 from aiohttp import ClientSession, ClientTimeout, web
 
+from tests.fakes.serving import serve
+
 JSON = dict[str, Any]
 Predicate = Callable[["ZaloSent"], bool]
 
@@ -134,12 +136,7 @@ class FakeZaloOa:
         app.router.add_post("/v4/oa/access_token", self._token)
         app.router.add_get("/files/{file_id}/{name}", self._download)
         app.router.add_route("*", "/{tail:.*}", self._unknown)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://{self.host}:{self.port}"
+        self._runner, self.port, self.url = await serve(app, self.host, self.port)
 
     async def close(self) -> None:
         if self._runner is not None:
