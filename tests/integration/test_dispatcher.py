@@ -6,10 +6,12 @@ from datetime import timedelta
 
 from backend.db.models import OfficerChannelLink, OutboxMessage
 from backend.domain.messages import DeliveryError, Document, Text
+from backend.domain.workflow import Role
 from backend.notify.dispatcher import Dispatcher
 from backend.notify.render import make_renderer
 from backend.services import citizens
 from backend.services import dossiers as uc
+from backend.services.officers import create_officer
 from tests.fakes.memory_sender import MemorySender
 from tests.steps import process_to_result
 
@@ -101,10 +103,10 @@ async def test_crash_mid_row_resends_nothing_already_delivered(world: World) -> 
     """A pool task to two linked officers: the first got it, then the process died."""
     sender = MemorySender()
     await OfficerChannelLink.create(officer=world.officers["hoathanh.motcua"], channel="telegram", external_id="9001")
-    other = await __import__("backend.services.officers", fromlist=["x"]).create_officer(
+    other = await create_officer(
         username="hoathanh.motcua2",
         full_name="Lý Thị Hoa",
-        role=__import__("backend.domain.workflow", fromlist=["x"]).Role.ONE_STOP,
+        role=Role.ONE_STOP,
         password="password123",
         agency_id=world.commune.id,
     )
