@@ -78,14 +78,20 @@ class Dispatcher:
     async def run_once(self) -> int:
         """One pass over the outbox; returns how many rows were completed."""
         now = self.now()
-        rows = await OutboxMessage.filter(status__in=["pending", "held"]).order_by("id").limit(self.batch)
+        # Held rows are not read in the batch (they would fill it and starve the rest); they
+        # only hold back later rows of their own dossier and recipient.
+        held = await OutboxMessage.filter(status="held").order_by("id").values(*_KEY_FIELDS, "id")
+        first_held: dict[tuple, int] = {}
+        for h in held:
+            first_held.setdefault(tuple(h[f] for f in _KEY_FIELDS), h["id"])
+        rows = await OutboxMessage.filter(status="pending").order_by("id").limit(self.batch)
         blocked: set[tuple] = set()
         done = 0
         for row in rows:
             key = _order_key(row)
-            if key in blocked:
+            if key in blocked or first_held.get(key, row.id) < row.id:
                 continue
-            if row.status == "held" or (row.next_attempt_at and row.next_attempt_at > now):
+            if row.next_attempt_at and row.next_attempt_at > now:
                 blocked.add(key)
                 continue
             if not await self._claim(row, now):
@@ -153,16 +159,13 @@ class Dispatcher:
         return False
 
 
+_KEY_FIELDS = ("dossier_id", "recipient", "identity_id", "officer_id", "pool_role", "pool_agency_id",
+               "pool_department_id")
+
+
 def _order_key(row: OutboxMessage) -> tuple:
-    return (
-        row.dossier_id,
-        row.recipient,
-        row.identity_id,
-        row.officer_id,  # type: ignore[attr-defined]
-        row.pool_role,
-        row.pool_agency_id,
-        row.pool_department_id,
-    )  # type: ignore[attr-defined]
+    """Rows with the same key go out in id order: one dossier, one recipient."""
+    return tuple(getattr(row, f) for f in _KEY_FIELDS)
 
 
 async def addresses_of(row: OutboxMessage) -> list[tuple[str, str]]:

@@ -184,3 +184,21 @@ async def test_officer_task_offers_its_quick_actions(world: World) -> None:
     quick, link = task.buttons
     assert [b.data for b in quick] == [f"do:{a}:{d.id}:{d.version}" for a in ("accept", "request_supplement", "reject")]
     assert link[0].url == f"http://console/console/dossiers/{d.id}"
+
+
+async def test_held_rows_do_not_starve_the_others(world: World) -> None:
+    """Many notices held for an unreachable citizen must not fill the batch."""
+    sender = MemorySender()
+    sender.fail(CITIZEN, DeliveryError("outside the reply window", retryable=False), times=10)
+    await OfficerChannelLink.create(officer=world.officers["hoathanh.motcua"], channel="telegram", external_id="9001")
+    disp = dispatcher(world, sender)
+    disp.batch = 3
+    for _ in range(4):
+        d = await world.submit_birth()
+        await uc.accept(world.ctx, world.actor("motcua"), d.id)
+    while await disp.run_once():
+        pass
+    assert await OutboxMessage.filter(status="held").count() == 4
+    fresh = await world.submit_birth()  # a new task for the officer, queued after the held rows
+    await disp.run_once()
+    assert any(isinstance(m, Text) and fresh.code in m.text for m in sender.to("9001"))
