@@ -84,7 +84,7 @@ async def submit(
         raise InvalidInput("Hồ sơ còn thiếu: " + "; ".join(missing_docs + missing_fields) + ".")
 
     now = ctx.clock.now()
-    actor = Actor(Role.CITIZEN, citizen_id=identity.citizen_id, name=_submitter_name(proc.slug, form_data))
+    actor = Actor(Role.CITIZEN, citizen_id=identity.citizen_id, name=_submitter_name(form_data))
     async with in_transaction() as conn:
         code = await _issue_code(conn, agency, now)
         d = await Dossier.create(
@@ -111,7 +111,7 @@ async def submit(
     return d
 
 
-def _submitter_name(slug: str, data: dict[str, Any]) -> str:
+def _submitter_name(data: dict[str, Any]) -> str:
     return _first(data, "declarant_name", "owner_name", "taxpayer_name", "applicant_name") or "?"
 
 

@@ -171,9 +171,9 @@ async def remind_due(ctx: ServiceContext, *, hours: float = 4) -> int:
         status__in=open_states, appointment_at__gt=now, appointment_at__lte=now + timedelta(days=14)
     )
     count = 0
+    hours_of = {a.id: a.office_hours for a in await Agency.filter(id__in={d.agency_id for d in rows})}  # type: ignore[attr-defined]
     for d in rows:
-        agency = await Agency.get(id=d.agency_id)  # type: ignore[attr-defined]
-        if not ctx.calendar(agency.office_hours).due_within(now, d.appointment_at, hours):
+        if not ctx.calendar(hours_of[d.agency_id]).due_within(now, d.appointment_at, hours):  # type: ignore[attr-defined]
             continue
         key = f"{d.appointment_at.isoformat()}|{d.status}"
         done = await OutboxMessage.filter(dossier_id=d.id, kind="due_reminder").values_list("payload", flat=True)

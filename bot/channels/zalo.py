@@ -36,7 +36,7 @@ CHANNEL = "zalo"
 WEBHOOK_PATH = "/zalo/webhook"
 SIGNATURE_HEADER = "X-ZEvent-Signature"
 TOKEN_KEY = "zalo.token_pair"
-MEMORY = 5000  # users whose last offered buttons and recent msg_ids are remembered
+MEMORY = 5000  # users whose last offered buttons are remembered
 
 Handle = Callable[[Inbound], Awaitable[None]]
 LoadJson = Callable[[str], Awaitable[Any]]
@@ -81,7 +81,6 @@ class ZaloChannel:
         self._own_session = session is None
         self.client: ZaloOaClient | None = None
         self._offered: _Lru = _Lru()  # user → buttons of the last message with buttons
-        self._seen: _Lru = _Lru()  # recent event ids: Zalo retries a slow webhook
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
@@ -111,8 +110,7 @@ class ZaloChannel:
         except ValueError:
             return web.json_response({"error": "bad json"}, status=400)
         inbound = parse_event(body) if isinstance(body, dict) else None
-        if inbound is not None and inbound.event_id not in self._seen:
-            self._seen.remember(inbound.event_id, True)
+        if inbound is not None:  # a retried delivery is dropped by the engine (event id claimed once)
             task = asyncio.create_task(self._turn(self.as_button(inbound)))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
