@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import os
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -30,8 +29,6 @@ from bot.channels.telegram import TelegramChannel
 from tests.fakes.telegram_bot_api import FakeBotApi, SentMessage
 
 from .test_telegram_citizen import BIRTH_ANSWERS
-
-os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 CHAT = 7100
 SECRET = "s3cret-webhook-token"

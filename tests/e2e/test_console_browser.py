@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import os
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -32,7 +31,6 @@ from tests.fakes.telegram_bot_api import FakeBotApi, SentMessage
 from tests.integration.conftest import BIRTH_FORM
 
 pytestmark = pytest.mark.browser
-os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -248,10 +246,10 @@ async def test_console_in_chromium(chromium: str, fresh_db_url: str, tmp_path: P
             assert not any(d.code in t for t in api.texts_to(CHATS["hoathanh.vanthu"]) if "thẩm định" in t)
 
 
-async def images_loaded(page, timeout: float = 10.0) -> None:  # noqa: ANN001
+async def images_loaded(page, seconds: float = 10.0) -> None:  # noqa: ANN001
     """Poll from Python: the console's CSP forbids eval, which wait_for_function needs to poll."""
     script = "() => [...document.images].every(i => i.complete && i.naturalWidth > 0)"
-    for _ in range(int(timeout / 0.1)):
+    for _ in range(int(seconds / 0.1)):
         if await page.evaluate(script):
             return
         await asyncio.sleep(0.1)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import io
-import os
 from collections.abc import AsyncIterator
 
 import pytest
@@ -24,12 +23,6 @@ from telegram.ext import (
 )
 
 from tests.fakes.telegram_bot_api import FakeBotApi
-
-os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
-os.environ.setdefault("no_proxy", "127.0.0.1,localhost")
-# PTB 22 warns (PTBDeprecationWarning) whenever a duration is read as an int, even inside
-# RetryAfter.__init__; with filterwarnings=error that warning would replace the RetryAfter.
-os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 CHAT = 4242
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import os
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -25,8 +24,6 @@ from backend.settings import Settings, TelegramSettings
 from backend.web.app import RUNTIME, create_app
 from tests.fakes.telegram_bot_api import FakeBotApi, SentMessage
 from tests.steps import process_to_result
-
-os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 CITIZEN = 7001
 OFFICER = 9001

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import os
 import random
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -32,9 +31,6 @@ from bot.channels.zalo_client import (
 )
 from bot.channels.zalo_webhook import parse_event, verify_signature
 from tests.fakes.zalo_oa_api import FakeZaloOa
-
-os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
-os.environ.setdefault("no_proxy", "127.0.0.1,localhost")
 
 USER = "2468013579246801357"
 
