@@ -2,7 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Self
+
 from aiohttp import web
+
+
+class FakeServer:
+    """A local protocol server used as ``async with Fake() as fake``: ``start`` and ``close``."""
+
+    async def start(self) -> None:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
 
 
 async def serve(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, int, str]:

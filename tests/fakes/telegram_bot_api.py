@@ -34,7 +34,7 @@ from urllib.parse import unquote
 
 from aiohttp import ClientSession, ClientTimeout, web
 
-from tests.fakes.serving import serve
+from tests.fakes.serving import FakeServer, serve
 
 JSON = dict[str, Any]
 Predicate = Callable[["SentMessage"], bool]
@@ -115,7 +115,7 @@ class _Bot:
     messages: dict[tuple[str, int], JSON] = field(default_factory=dict)  # (chat, id) -> Message
 
 
-class FakeBotApi:
+class FakeBotApi(FakeServer):
     """Local aiohttp server speaking the Telegram Bot API; records what bots send."""
 
     def __init__(self, token: str = "123456:TEST-token_abc", *, host: str = "127.0.0.1", port: int = 0):
@@ -139,13 +139,6 @@ class FakeBotApi:
         self._runner: web.AppRunner | None = None
 
     # ---- lifecycle -------------------------------------------------------------------------
-
-    async def __aenter__(self) -> FakeBotApi:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
 
     async def start(self) -> None:
         """Listen on host:port (port 0 picks a free one) and set ``url``."""

@@ -36,7 +36,7 @@ from typing import Any
 
 from aiohttp import ClientSession, ClientTimeout, web
 
-from tests.fakes.serving import serve
+from tests.fakes.serving import FakeServer, serve
 
 JSON = dict[str, Any]
 Predicate = Callable[["ZaloSent"], bool]
@@ -75,7 +75,7 @@ class ZaloSent:
         return [b.get("payload") for b in self.buttons]
 
 
-class FakeZaloOa:
+class FakeZaloOa(FakeServer):
     """Local aiohttp server speaking the Zalo OA Open API; records what the OA sends."""
 
     def __init__(
@@ -119,13 +119,6 @@ class FakeZaloOa:
         self._issue_pair()
 
     # ---- lifecycle -------------------------------------------------------------------------
-
-    async def __aenter__(self) -> FakeZaloOa:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
 
     async def start(self) -> None:
         app = web.Application(client_max_size=64 * 1024 * 1024)  # refuse big uploads the Zalo way, not with 413
