@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import Any
 
 from backend.db.models import Agency, Attachment, Dossier, HistoryEntry, Officer, OutboxMessage
 from backend.domain.messages import Button, Document, Outbound, Text
+from backend.domain.workflow import ACTION_NAMES_VI, Action
 from backend.notify import texts
 from backend.notify.dispatcher import Renderer
 
@@ -57,8 +59,6 @@ async def form_pdf(ctx: Any, dossier_id: int, form: str, payload: dict[str, Any]
 
 
 async def form_data(ctx: Any, d: Dossier, payload: dict[str, Any]) -> Any:
-    from datetime import datetime
-
     from backend import forms
 
     agency = await Agency.get(id=d.agency_id)  # type: ignore[attr-defined]
@@ -101,8 +101,6 @@ async def form_data(ctx: Any, d: Dossier, payload: dict[str, Any]) -> Any:
 
 
 def _action_vi(action: str) -> str:
-    from backend.domain.workflow import ACTION_NAMES_VI, Action
-
     try:
         return ACTION_NAMES_VI[Action(action)]
     except ValueError:

@@ -7,7 +7,6 @@ Nothing starts at import time; everything starts in the app's startup hooks.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -81,11 +80,9 @@ def create_app(
 
 def _route_setups() -> list[RouteSetup]:
     """Web features, each a module with ``setup(app)``; listed here in one place."""
-    setups: list[RouteSetup] = []
-    for name in ("backend.web.public", "backend.web.console", "backend.web.api"):
-        with contextlib.suppress(ModuleNotFoundError):
-            setups.append(__import__(name, fromlist=["setup"]).setup)
-    return setups
+    from backend.web import api, console, public
+
+    return [public.setup, console.setup, api.setup]
 
 
 async def _health(request: web.Request) -> web.Response:
