@@ -24,6 +24,7 @@ class TelegramSettings:
     file_base_url: str = "https://api.telegram.org/file/bot"
     mode: str = "polling"  # polling | webhook
     webhook_secret: str = ""
+    http: str = "aiohttp"  # aiohttp | httpx (PTB's default transport)
 
     @property
     def enabled(self) -> bool:
@@ -87,6 +88,7 @@ class Settings:
                 file_base_url=_env("TELEGRAM_FILE_BASE_URL", "https://api.telegram.org/file/bot"),
                 mode=_env("TELEGRAM_MODE", "polling"),
                 webhook_secret=_env("TELEGRAM_WEBHOOK_SECRET"),
+                http=_env("TELEGRAM_HTTP", "aiohttp"),
             ),
             zalo=ZaloSettings(
                 app_id=_env("ZALO_APP_ID"),

@@ -27,6 +27,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 from backend.domain.messages import Attachment, Button, DeliveryError, Document, Image, Inbound, Outbound, Text
 from backend.settings import TelegramSettings
+from bot.channels.telegram_http import AiohttpRequest
 
 log = logging.getLogger(__name__)
 
@@ -152,12 +153,15 @@ class TelegramChannel:
         builder = (
             ApplicationBuilder().token(settings.token)
             .base_url(settings.api_base_url).base_file_url(settings.file_base_url)
-            .connection_pool_size(pool_size).pool_timeout(30.0)
-            .read_timeout(15.0).write_timeout(30.0).connect_timeout(10.0)
-            .get_updates_connection_pool_size(2)
-            .get_updates_read_timeout(poll_timeout + 5.0)
             .concurrent_updates(1024)  # the engine keeps each user's updates in order
         )
+        if settings.http == "httpx":  # PTB's own transport, kept as a fallback
+            builder = (builder.connection_pool_size(pool_size).pool_timeout(30.0)
+                       .read_timeout(15.0).write_timeout(30.0).connect_timeout(10.0)
+                       .get_updates_connection_pool_size(2).get_updates_read_timeout(poll_timeout + 5.0))
+        else:
+            builder = (builder.request(AiohttpRequest(pool_size=pool_size))
+                       .get_updates_request(AiohttpRequest(pool_size=2, read_timeout=poll_timeout + 5.0)))
         if settings.mode == "webhook":
             builder = builder.updater(None)
         self.app: Application = builder.build()  # type: ignore[type-arg]
