@@ -1,8 +1,11 @@
 """The channel-neutral conversation engine (bộ máy hội thoại).
 
-One turn: take the user's lock, claim the event id (an event already handled is dropped),
-load the stored conversation, route to a step function, save the state (guarded by the
-row's version), and only then send the replies. A typed error from a step becomes a
+One turn: take the user's lock, claim the event id and load the stored conversation (one
+statement; an event already handled is dropped), route to a step function, save the state
+(guarded by the row's version), and only then send the replies. The event is claimed before
+the step runs, so a repeated event never runs a use case twice; the channels acknowledge an
+update before it is handled anyway (webhook answered at once, polling offset confirmed), so
+a crash mid-turn loses that message either way. A typed error from a step becomes a
 reply here, in one place. State lives in the database, so a restart or a second worker
 loses nothing; the per-user lock keeps two updates of one user in order in this process,
 the version column catches the rare race between processes (the turn is run again on the
@@ -20,12 +23,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 
-from tortoise.exceptions import IntegrityError
-
-from backend.db.models import ConversationState, ProcessedEvent
 from backend.domain.messages import Attachment, Conversation, DeliveryError, Inbound, Outbound, Text
 from backend.domain.workflow import WorkflowError
-from backend.services import citizens
+from backend.services import citizens, conversations
 from backend.services.context import ServiceContext
 from backend.services.errors import ServiceError
 from bot import texts
@@ -95,10 +95,11 @@ class Engine:
                 self._locks[key] = (lock, users - 1)
 
     async def _turn(self, inbound: Inbound) -> list[Outbound]:
-        # Independent reads and the claim go together: one round trip of waiting, not three.
-        claimed, (identity_id, citizen_id), row = await asyncio.gather(
-            self._claim(inbound), self._identify(inbound), self._load(inbound))
-        if not claimed:
+        # The claim and the state come in one statement; identify is cached and runs beside it.
+        stored, (identity_id, citizen_id) = await asyncio.gather(
+            conversations.claim_and_load(inbound.channel, inbound.user_id, inbound.event_id, self.ctx.clock.now()),
+            self._identify(inbound))
+        if stored is None:
             return []  # a webhook retried, or an update seen twice
         channel = self.channels.get(inbound.channel)
         svc = Services(
@@ -108,31 +109,18 @@ class Engine:
         )
         for attempt in range(3):
             if attempt:
-                row = await self._load(inbound)
-            conv = Conversation(inbound.channel, inbound.user_id, row.step, copy.deepcopy(row.data))
+                stored = await conversations.load(inbound.channel, inbound.user_id)
+            conv = Conversation(inbound.channel, inbound.user_id, stored.step, copy.deepcopy(stored.data))
             replies = await self._run_step(inbound, conv, svc)
-            if await self._save(row, conv):
+            if await self._save(stored, conv):
                 break
             log.info("conversation on %s changed under us; running the turn again", inbound.channel)
         else:
             return [Text(texts.BUSY)]
         self._turns += 1
         if self._turns % 1000 == 0:
-            await ProcessedEvent.filter(created_at__lt=self.ctx.clock.now() - EVENT_RETENTION).delete()
+            await conversations.purge_events(self.ctx.clock.now() - EVENT_RETENTION)
         return replies
-
-    async def _claim(self, inbound: Inbound) -> bool:
-        """Take the event id (unique per channel); False when it was handled already.
-
-        Claimed before the step runs, so a repeated event never runs a use case twice. The
-        channels acknowledge an update before it is handled anyway (webhook answered at once,
-        polling offset confirmed), so a crash mid-turn loses that message either way.
-        """
-        try:
-            await ProcessedEvent.create(channel=inbound.channel, event_id=inbound.event_id)
-        except IntegrityError:
-            return False
-        return True
 
     async def _identify(self, inbound: Inbound) -> tuple[int, int]:
         """The citizen behind the chat; ``citizens.identify`` (which records the contact and
@@ -150,16 +138,6 @@ class Engine:
                 del self._identities[old]
         return ident.id, ident.citizen_id  # type: ignore[attr-defined]
 
-    async def _load(self, inbound: Inbound) -> ConversationState:
-        row = await ConversationState.get_or_none(channel=inbound.channel, user_id=inbound.user_id)
-        if row is not None:
-            return row
-        try:
-            return await ConversationState.create(channel=inbound.channel, user_id=inbound.user_id,
-                                                  step="menu", data={})
-        except IntegrityError:  # the user's first two messages on two workers at once
-            return await ConversationState.get(channel=inbound.channel, user_id=inbound.user_id)
-
     async def _run_step(self, inbound: Inbound, conv: Conversation, svc: Services) -> list[Outbound]:
         """Route to the step; a typed error becomes the reply and leaves the state as it was."""
         before_step, before_data = conv.step, copy.deepcopy(conv.data)
@@ -175,14 +153,12 @@ class Engine:
             conv.step, conv.data = before_step, before_data
             return [Text(texts.BUSY)]
 
-    async def _save(self, row: ConversationState, conv: Conversation) -> bool:
+    async def _save(self, stored: conversations.StoredConversation, conv: Conversation) -> bool:
         """Write the new state if it changed, guarded by the version; False when another
         worker moved the row on meanwhile."""
-        if conv.step == row.step and conv.data == row.data:
+        if conv.step == stored.step and conv.data == stored.data:
             return True  # nothing to write (a menu shown again, a typed error answered)
-        n = await ConversationState.filter(id=row.id, version=row.version).update(
-            step=conv.step, data=conv.data, version=row.version + 1, updated_at=self.ctx.clock.now())
-        return n == 1
+        return await conversations.save(stored, conv.step, conv.data, self.ctx.clock.now())
 
     async def _send(self, inbound: Inbound, replies: list[Outbound]) -> None:
         channel = self.channels.get(inbound.channel)
