@@ -7,6 +7,7 @@ Nothing starts at import time; everything starts in the app's startup hooks.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -75,6 +76,7 @@ def create_app(
     app.cleanup_ctx.append(_storage)
     app.cleanup_ctx.append(_background)
     app.cleanup_ctx.append(_channels)
+    app.on_startup.append(_freeze_heap)  # runs after the cleanup contexts above have started
     return app
 
 
@@ -83,6 +85,14 @@ def _route_setups() -> list[RouteSetup]:
     from backend.web import api, console, public
 
     return [public.setup, console.setup, api.setup]
+
+
+async def _freeze_heap(app: web.Application) -> None:
+    """Move what start-up left alive (modules, catalogue, templates, PTB and ORM objects) out
+    of the garbage collector's sight. None of it is garbage, yet every full collection walked
+    all of it: 50-65 ms pauses, each a burst of slow chat replies under load."""
+    gc.collect()
+    gc.freeze()
 
 
 async def _health(request: web.Request) -> web.Response:
