@@ -16,6 +16,8 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from tortoise.expressions import Q
+
 from backend.db.models import ChannelIdentity, Officer, OfficerChannelLink, OutboxMessage
 from backend.domain.messages import DeliveryError, Outbound
 
@@ -78,13 +80,21 @@ class Dispatcher:
     async def run_once(self) -> int:
         """One pass over the outbox; returns how many rows were completed."""
         now = self.now()
+        rows = await OutboxMessage.filter(status="pending").order_by("id").limit(self.batch)
+        if not rows:
+            return 0
         # Held rows are not read in the batch (they would fill it and starve the rest); they
-        # only hold back later rows of their own dossier and recipient.
-        held = await OutboxMessage.filter(status="held").order_by("id").values(*_KEY_FIELDS, "id")
+        # only hold back later rows of their own dossier and recipient, so only those of the
+        # batch's dossiers, older than its last row, are looked at.
+        dossiers = {r.dossier_id for r in rows}  # type: ignore[attr-defined]
+        near = Q(dossier_id__in=dossiers - {None})
+        if None in dossiers:  # rows of no dossier (the morning digest)
+            near |= Q(dossier_id__isnull=True)
+        held = await OutboxMessage.filter(near, status="held", id__lt=rows[-1].id).order_by("id").values(
+            *_KEY_FIELDS, "id")
         first_held: dict[tuple, int] = {}
         for h in held:
             first_held.setdefault(tuple(h[f] for f in _KEY_FIELDS), h["id"])
-        rows = await OutboxMessage.filter(status="pending").order_by("id").limit(self.batch)
         blocked: set[tuple] = set()
         done = 0
         for row in rows:
