@@ -27,7 +27,7 @@ from aiohttp import web
 
 from backend.domain.messages import Attachment, Button, DeliveryError, Document, Image, Inbound, Outbound, Text
 from backend.settings import ZaloSettings
-from bot.channels.zalo_client import TokenPair, ZaloError, ZaloOaClient, flatten_buttons, menu_choice
+from bot.channels.zalo_client import TokenPair, ZaloError, ZaloOaClient, echoed_button, flatten_buttons
 from bot.channels.zalo_webhook import parse_event, verify_signature
 
 log = logging.getLogger(__name__)
@@ -122,8 +122,8 @@ class ZaloChannel:
         Typed menu numbers are left to the engine, which knows when a number is an answer.
         """
         offered = self._offered.get(inbound.user_id)
-        if inbound.text and offered and not inbound.attachments and not inbound.text.strip().isdigit():
-            chosen = menu_choice(inbound.text, offered)
+        if inbound.text and offered and not inbound.attachments:
+            chosen = echoed_button(inbound.text, offered)
             if chosen is not None:
                 return replace(inbound, text=None, button=chosen.data)
         return inbound

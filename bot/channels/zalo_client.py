@@ -229,8 +229,13 @@ def menu_choice(text: str, buttons: Sequence[Button]) -> Button | None:
     choices = [b for b in buttons if not b.url]
     if typed.isdigit() and 1 <= int(typed) <= len(choices):
         return choices[int(typed) - 1]
-    folded = typed.casefold()
-    return next((b for b in choices if folded in (b.label.casefold(), b.data.casefold())), None)
+    return echoed_button(typed, choices)
+
+
+def echoed_button(text: str, buttons: Sequence[Button]) -> Button | None:
+    """The button whose label or data came back as text (an ``oa.query.show`` press)."""
+    folded = text.strip().casefold()
+    return next((b for b in buttons if not b.url and folded in (b.label.casefold(), b.data.casefold())), None)
 
 
 # ---- the client --------------------------------------------------------------------------------
