@@ -12,6 +12,7 @@ what keeps 200 chatting citizens' replies quick.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import sqlite3
 from dataclasses import dataclass, field
@@ -169,14 +170,8 @@ def _translated(exc: BaseException) -> BaseException:
 _sqlite_batch = _SqliteBatch()
 
 
-_numbered_cache: dict[str, str] = {}
-
-
+@functools.cache
 def _numbered(sql: str) -> str:
     """``?`` placeholders as PostgreSQL's ``$1, $2, …`` (our SQL has no ``?`` in literals)."""
-    out = _numbered_cache.get(sql)
-    if out is None:
-        parts = sql.split("?")
-        out = parts[0] + "".join(f"${i}{p}" for i, p in enumerate(parts[1:], 1))
-        _numbered_cache[sql] = out
-    return out
+    parts = sql.split("?")
+    return parts[0] + "".join(f"${i}{p}" for i, p in enumerate(parts[1:], 1))

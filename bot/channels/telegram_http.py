@@ -109,4 +109,4 @@ def _proxy_for(url: str) -> str | None:
 
 
 def _given(value: ODVInput[float], default: float | None) -> float | None:
-    return default if isinstance(value, DefaultValue) or value is BaseRequest.DEFAULT_NONE else value
+    return default if isinstance(value, DefaultValue) else value  # BaseRequest.DEFAULT_NONE is one
