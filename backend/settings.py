@@ -12,6 +12,18 @@ def _env(name: str, default: str = "") -> str:
     return os.environ.get(name, default).strip()
 
 
+def _int(name: str, default: int) -> int:
+    raw = _env(name)
+    try:
+        return int(raw) if raw else default
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, not {raw!r}") from None
+
+
+def _list(name: str) -> tuple[str, ...]:
+    return tuple(x.strip() for x in _env(name).split(",") if x.strip())
+
+
 def _flag(name: str, default: bool) -> bool:
     raw = _env(name)
     return default if not raw else raw.lower() in ("1", "true", "yes", "on")
@@ -41,10 +53,36 @@ class ZaloSettings:
     api_base: str = "https://openapi.zalo.me"
     oauth_base: str = "https://oauth.zaloapp.com"
     buttons: bool = True  # the v3 button payload is unconfirmed: allow turning it off
+    webhook_tolerance_minutes: int = 10  # a signed event older (or newer) than this is a replay
 
     @property
     def enabled(self) -> bool:
         return bool(self.app_id and self.app_secret and self.oa_secret_key)
+
+
+@dataclass(frozen=True)
+class WebchatSettings:
+    """Web chat sessions: short by default, and shorter still at a shared kiosk."""
+
+    idle_minutes: int = 30  # a session unused this long ends
+    max_hours: int = 8  # and no session lives longer than this
+    kiosk_idle_seconds: int = 120  # a kiosk page resets after this long without input
+    kiosk_addresses: tuple[str, ...] = ()  # client addresses/networks that are always kiosks
+    sessions_per_minute: int = 10  # new sessions per client address (bursts up to 3x)
+
+
+@dataclass(frozen=True)
+class RetentionSettings:
+    """How long personal data is kept (Decree 13/2023/NĐ-CP: no longer than the purpose needs)."""
+
+    closed_attachment_days: int = 30  # photos of papers after the dossier is closed or rejected
+    orphan_attachment_days: int = 7  # photos never filed in a dossier
+    conversation_days: int = 30  # chat states untouched this long
+    webchat_days: int = 7  # web chat mailboxes
+    interval_minutes: int = 60  # how often the purge runs
+
+
+ENVIRONMENTS = ("development", "production")
 
 
 @dataclass(frozen=True)
@@ -56,10 +94,18 @@ class Settings:
     public_url: str = ""
     secret_key: str = ""
     exchange_token: str = ""
-    seed_demo: bool = True
+    seed_demo: bool = False  # only when asked: ./dev run asks, production never does
+    environment: str = "development"  # development | production
+    trusted_proxies: tuple[str, ...] = ()  # X-Forwarded-For is believed only from these
     ocr_workers: int = 1
+    webchat: WebchatSettings = field(default_factory=WebchatSettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
     telegram: TelegramSettings = field(default_factory=lambda: TelegramSettings(token=""))
     zalo: ZaloSettings = field(default_factory=lambda: ZaloSettings("", "", ""))
+
+    @property
+    def production(self) -> bool:
+        return self.environment == "production"
 
     @property
     def files_dir(self) -> Path:
@@ -80,8 +126,24 @@ class Settings:
             public_url=_env("MOTCUA_PUBLIC_URL"),
             secret_key=_env("MOTCUA_SECRET_KEY"),
             exchange_token=_env("MOTCUA_EXCHANGE_TOKEN"),
-            seed_demo=_flag("MOTCUA_SEED_DEMO", True),
+            seed_demo=_flag("MOTCUA_SEED_DEMO", False),
+            environment=_env("MOTCUA_ENV", "development").lower(),
+            trusted_proxies=_list("MOTCUA_TRUSTED_PROXIES"),
             ocr_workers=int(_env("MOTCUA_OCR_WORKERS", "1")),
+            webchat=WebchatSettings(
+                idle_minutes=_int("MOTCUA_WEBCHAT_IDLE_MINUTES", 30),
+                max_hours=_int("MOTCUA_WEBCHAT_MAX_HOURS", 8),
+                kiosk_idle_seconds=_int("MOTCUA_KIOSK_IDLE_SECONDS", 120),
+                kiosk_addresses=_list("MOTCUA_KIOSK_ADDRESSES"),
+                sessions_per_minute=_int("MOTCUA_WEBCHAT_SESSIONS_PER_MINUTE", 10),
+            ),
+            retention=RetentionSettings(
+                closed_attachment_days=_int("MOTCUA_RETAIN_CLOSED_ATTACHMENT_DAYS", 30),
+                orphan_attachment_days=_int("MOTCUA_RETAIN_ORPHAN_ATTACHMENT_DAYS", 7),
+                conversation_days=_int("MOTCUA_RETAIN_CONVERSATION_DAYS", 30),
+                webchat_days=_int("MOTCUA_RETAIN_WEBCHAT_DAYS", 7),
+                interval_minutes=_int("MOTCUA_RETENTION_INTERVAL_MINUTES", 60),
+            ),
             telegram=TelegramSettings(
                 token=_env("TELEGRAM_BOT_TOKEN"),
                 api_base_url=_env("TELEGRAM_API_BASE_URL", "https://api.telegram.org/bot"),
@@ -99,9 +161,13 @@ class Settings:
                 api_base=_env("ZALO_API_BASE", "https://openapi.zalo.me"),
                 oauth_base=_env("ZALO_OAUTH_BASE", "https://oauth.zaloapp.com"),
                 buttons=_flag("ZALO_BUTTONS", True),
+                webhook_tolerance_minutes=_int("ZALO_WEBHOOK_TOLERANCE_MINUTES", 10),
             ),
         )
-        return s.with_(**overrides) if overrides else s
+        s = s.with_(**overrides) if overrides else s
+        if s.environment not in ENVIRONMENTS:
+            raise ValueError(f"MOTCUA_ENV must be one of {', '.join(ENVIRONMENTS)}, not {s.environment!r}")
+        return s
 
     def with_(self, **changes: object) -> Settings:
         from dataclasses import replace

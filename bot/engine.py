@@ -106,6 +106,7 @@ class Engine:
             ctx=self.ctx, ocr=self.ocr, fetch=channel.fetch if channel else _no_fetch,
             changed=self.changed, channel=inbound.channel, user_id=inbound.user_id,
             identity_id=identity_id, citizen_id=citizen_id, max_file_bytes=self.max_file_bytes,
+            origin=inbound.origin or "",
         )
         for attempt in range(3):
             if attempt:

@@ -50,10 +50,50 @@ class Officer(Model):
     failed_logins = fields.IntField(default=0)
     locked_until = UtcDatetimeField(null=True)
     active = fields.BooleanField(default=True)
+    demo = fields.BooleanField(default=False)  # seeded demo account: production refuses to start with one
     created_at = UtcDatetimeField(auto_now_add=True)
 
     class Meta:
         table = "officer"
+
+
+class ConsoleSession(Model):
+    """A logged-in console session, kept on the server: logout or a password change ends it."""
+
+    id = fields.BigIntField(primary_key=True)
+    sid_hash = fields.CharField(max_length=64, unique=True)  # sha256 of the cookie's session id
+    officer = fields.ForeignKeyField("models.Officer", related_name="console_sessions")
+    created_at = UtcDatetimeField()
+    last_seen_at = UtcDatetimeField()
+    expires_at = UtcDatetimeField(db_index=True)
+    revoked_at = UtcDatetimeField(null=True)
+
+    class Meta:
+        table = "console_session"
+
+
+class AuthThrottle(Model):
+    """Failed attempts against one key (an account, a source, a device), with the backoff they earned."""
+
+    key = fields.CharField(max_length=200, primary_key=True)
+    failures = fields.IntField(default=0)
+    blocked_until = UtcDatetimeField(null=True)
+    updated_at = UtcDatetimeField()
+
+    class Meta:
+        table = "auth_throttle"
+
+
+class RateBucket(Model):
+    """A token bucket shared by every worker: ``tokens`` left at ``at`` (epoch seconds)."""
+
+    key = fields.CharField(max_length=200, primary_key=True)
+    tokens = fields.FloatField()
+    at = fields.FloatField()
+    allowed = fields.BooleanField(default=True)  # whether the last take succeeded
+
+    class Meta:
+        table = "rate_bucket"
 
 
 class Citizen(Model):
@@ -85,30 +125,42 @@ class ChannelIdentity(Model):
 
 
 class OfficerChannelLink(Model):
-    """The chat account of an officer, linked with a one-time code shown in the console."""
+    """The chat account of an officer, linked with a one-time token from the console.
+
+    Tasks flow and quick actions work only once the officer has confirmed it in the console.
+    """
 
     id = fields.IntField(primary_key=True)
     officer = fields.ForeignKeyField("models.Officer", related_name="chat_links")
     channel = fields.CharField(max_length=16)
     external_id = fields.CharField(max_length=128)
+    label = fields.CharField(max_length=120, default="")  # the chat's display name, shown on the account page
     created_at = UtcDatetimeField(auto_now_add=True)
+    confirmed_at = UtcDatetimeField(null=True)
 
     class Meta:
         table = "officer_channel_link"
         unique_together = (("channel", "external_id"),)
 
 
-class LinkCode(Model):
-    """A one-time code an officer sends to the bot to link a chat account."""
+class OneTimeToken(Model):
+    """A single-use token (a chat link, later payment references and one-time links).
 
-    id = fields.IntField(primary_key=True)
-    officer = fields.ForeignKeyField("models.Officer", related_name="link_codes")
-    code = fields.CharField(max_length=16, unique=True)
+    Only its hash is kept, and it is consumed by one conditional update, so a token sent many
+    times at once works once.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    purpose = fields.CharField(max_length=32)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    officer = fields.ForeignKeyField("models.Officer", related_name="tokens", null=True)
+    subject = fields.JSONField(default=dict)
+    created_at = UtcDatetimeField()
     expires_at = UtcDatetimeField()
-    used = fields.BooleanField(default=False)
+    used_at = UtcDatetimeField(null=True)
 
     class Meta:
-        table = "link_code"
+        table = "one_time_token"
 
 
 class CodeCounter(Model):
@@ -179,6 +231,7 @@ class Attachment(Model):
     ocr = fields.JSONField(null=True)
     supplement_round = fields.IntField(default=0)
     created_at = UtcDatetimeField(auto_now_add=True)
+    purged_at = UtcDatetimeField(null=True)  # the file was deleted under the retention policy
 
     class Meta:
         table = "attachment"
@@ -292,3 +345,25 @@ class WebchatMessage(Model):
     class Meta:
         table = "webchat_message"
         unique_together = (("session", "seq"),)
+
+
+class WebchatSession(Model):
+    """A web chat session, issued by the server only (never an id the client chose).
+
+    ``user_key`` is the engine's user id and stays while the cookie's token rotates; the
+    previous token still works for a few seconds, for the page's requests already in flight.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    previous_hash = fields.CharField(max_length=64, null=True, db_index=True)
+    rotated_at = UtcDatetimeField(null=True)
+    user_key = fields.CharField(max_length=64, unique=True)
+    kiosk = fields.BooleanField(default=False)
+    created_at = UtcDatetimeField()
+    last_seen_at = UtcDatetimeField()
+    expires_at = UtcDatetimeField(db_index=True)
+    ended_at = UtcDatetimeField(null=True)
+
+    class Meta:
+        table = "webchat_session"

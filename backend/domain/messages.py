@@ -37,6 +37,7 @@ class Inbound:
     reply_to: str | None = None  # id of the message the button was on, if known
     display_name: str | None = None
     sent_at: datetime | None = None
+    origin: str | None = None  # the client's network address, where the channel knows it (web chat)
 
 
 @dataclass(frozen=True)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from backend.db.models import LinkCode, Officer, OfficerChannelLink
+from backend.db.models import Officer, OfficerChannelLink
 from backend.domain.workflow import Role
+from backend.services import tokens
 from backend.services.context import Actor, ServiceContext
 from backend.services.errors import InvalidInput, NotFound
 
@@ -70,25 +70,23 @@ async def officer_actor(officer_id: int) -> Actor:
     return actor_of(officer)
 
 
+LINK_PURPOSE = "chat-link"
+LINK_TTL = timedelta(minutes=15)
+
+
 async def new_link_code(ctx: ServiceContext, officer_id: int) -> str:
-    """A one-time code the officer sends to the bot to link a chat account (valid 15 min)."""
-    code = f"{secrets.randbelow(10**6):06d}"
-    while await LinkCode.exists(code=code):
-        code = f"{secrets.randbelow(10**6):06d}"
-    await LinkCode.create(officer_id=officer_id, code=code, expires_at=ctx.clock.now() + timedelta(minutes=15))
-    return code
+    """A single-use token the officer sends to the bot to link a chat account (15 min)."""
+    return await tokens.issue(LINK_PURPOSE, now=ctx.clock.now(), ttl=LINK_TTL, officer_id=officer_id)
 
 
 async def link_chat(ctx: ServiceContext, code: str, channel: str, external_id: str) -> Officer:
     """Link the chat account that sent ``code`` to the officer who asked for it."""
-    link = await LinkCode.get_or_none(code=code.strip(), used=False)
-    if link is None or link.expires_at <= ctx.clock.now():
+    used = await tokens.consume(LINK_PURPOSE, code.strip(), now=ctx.clock.now())
+    if used is None or used.officer_id is None:
         raise InvalidInput("Mã liên kết không đúng hoặc đã hết hạn. Vui lòng lấy mã mới trên trang quản trị.")
-    link.used = True
-    await link.save(update_fields=["used"])
     await OfficerChannelLink.filter(channel=channel, external_id=external_id).delete()
-    await OfficerChannelLink.create(officer_id=link.officer_id, channel=channel, external_id=external_id)  # type: ignore[attr-defined]
-    return await Officer.get(id=link.officer_id)  # type: ignore[attr-defined]
+    await OfficerChannelLink.create(officer_id=used.officer_id, channel=channel, external_id=external_id)
+    return await Officer.get(id=used.officer_id)
 
 
 async def officer_by_chat(channel: str, external_id: str) -> Officer | None:

@@ -2,7 +2,8 @@
 
 The receipt's QR code points here. Anyone holding the code sees what the paper receipt
 shows and no more: the submitter's name masked, no ID number, address or phone. Lookups are
-rate-limited per client address (token bucket) so codes cannot be enumerated.
+rate-limited per client address, in buckets shared with the chats' lookups and with every
+worker (``backend.services.ratelimits``), so codes cannot be enumerated.
 """
 
 from __future__ import annotations
@@ -13,14 +14,11 @@ from typing import Any
 
 from aiohttp import web
 
-from backend.services import lookup
+from backend.services import lookup, ratelimits
 from backend.services.errors import NotFound
-from backend.web.app import RUNTIME
+from backend.web.app import RUNTIME, SETTINGS
 from backend.web.console.common import render, setup_templates
-from backend.web.console.ratelimit import RateLimiter, client_address
-
-LOOKUPS_PER_MINUTE = 20
-LIMITER = web.AppKey("lookup_rate_limiter", RateLimiter)
+from backend.web.netaddr import client_address
 
 
 async def lookup_page(request: web.Request) -> web.StreamResponse:
@@ -28,7 +26,8 @@ async def lookup_page(request: web.Request) -> web.StreamResponse:
     ctx: dict[str, Any] = {"code": raw, "view": None, "error": "", "qr": "", "me": None, "csrf": ""}
     if not raw:
         return _page(request, ctx)
-    wait = request.app[LIMITER].take(client_address(request))
+    source = client_address(request, request.app[SETTINGS].trusted_proxies)
+    wait = await ratelimits.take(ratelimits.LOOKUP, "ip:" + source)
     if wait:
         ctx["error"] = f"Anh/chị tra cứu quá nhiều lần trong thời gian ngắn. Vui lòng thử lại sau {int(wait) + 1} giây."
         resp = _page(request, ctx, status=429)
@@ -56,5 +55,4 @@ def _page(request: web.Request, ctx: dict, *, status: int = 200) -> web.Response
 
 def setup(app: web.Application) -> None:
     setup_templates(app)
-    app[LIMITER] = RateLimiter(LOOKUPS_PER_MINUTE)
     app.router.add_get("/tra-cuu", lookup_page)

@@ -38,6 +38,7 @@ class Services:
     identity_id: int
     citizen_id: int
     max_file_bytes: int = MAX_FILE_BYTES
+    origin: str = ""  # the client's network address, where the channel knows it (rate limits)
     extras: dict[str, Any] = field(default_factory=dict)
 
 

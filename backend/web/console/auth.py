@@ -1,4 +1,4 @@
-"""Logging in and out, the forced password change, lockout, the chat link code."""
+"""Logging in and out, the forced password change, lockout."""
 
 from __future__ import annotations
 
@@ -10,18 +10,17 @@ from aiohttp import web
 from backend.db.models import Officer
 from backend.domain.calendar import VN_TZ
 from backend.domain.workflow import Role
-from backend.services.officers import check_password, hash_password, new_link_code
+from backend.services import ratelimits
+from backend.services.officers import check_password, hash_password
 from backend.services.seed import DEMO_PASSWORD
-from backend.web.app import RUNTIME
+from backend.web.app import RUNTIME, SETTINGS
 from backend.web.console.common import form_of, me, page, render, save_session, see_other
-from backend.web.console.ratelimit import RateLimiter, client_address
 from backend.web.console.sessions import Session, pw_fingerprint
+from backend.web.netaddr import client_address
 
 MAX_FAILURES = 5  # failed logins in a row before the account locks
 LOCK_MINUTES = 15
 MIN_PASSWORD = 10
-LOGINS_PER_MINUTE = 30  # per client address, over all usernames (the lockout is per account)
-LOGIN_LIMITER = web.AppKey("login_rate_limiter", RateLimiter)
 # Verified when the username is unknown, so both answers take as long (no user enumeration).
 _DUMMY_HASH = hash_password("motcua-no-such-officer")
 
@@ -38,7 +37,8 @@ async def login_form(request: web.Request) -> web.StreamResponse:
 @page(public=True)
 async def login(request: web.Request) -> web.StreamResponse:
     form = form_of(request)
-    if wait := request.app[LOGIN_LIMITER].take(client_address(request)):
+    source = client_address(request, request.app[SETTINGS].trusted_proxies)
+    if wait := await ratelimits.take(ratelimits.LOGIN, "ip:" + source):
         message = f"Quá nhiều lần đăng nhập từ máy này. Vui lòng thử lại sau {int(wait) + 1} giây."
         return render(request, "login.html", {"error": message, "username": ""}, status=429)
     username = str(form.get("username", "")).strip().lower()[:64]
@@ -108,22 +108,6 @@ async def change_password(request: web.Request) -> web.StreamResponse:
     return see_other(home_of(officer) + "?msg=password")
 
 
-@page()
-async def account(request: web.Request) -> web.StreamResponse:
-    return render(request, "account.html", {"link_code": ""})
-
-
-@page()
-async def link_code(request: web.Request) -> web.StreamResponse:
-    """A one-time code to send to the bot, linking the officer's chat account (15 minutes)."""
-    code = await new_link_code(request.app[RUNTIME].ctx, me(request).id)
-    return render(request, "account.html", {"link_code": code})
-
-
-def setup_limits(app: web.Application) -> None:
-    app[LOGIN_LIMITER] = RateLimiter(LOGINS_PER_MINUTE)
-
-
 def routes() -> list[web.RouteDef]:
     return [
         web.get("/console/login", login_form),
@@ -131,6 +115,4 @@ def routes() -> list[web.RouteDef]:
         web.post("/console/logout", logout),
         web.get("/console/password", password_form),
         web.post("/console/password", change_password),
-        web.get("/console/account", account),
-        web.post("/console/account/link-code", link_code),
     ]
