@@ -61,7 +61,7 @@ async def serve_motcua(args: argparse.Namespace) -> None:
 
     data = Path(args.data)
     settings = Settings(
-        database_url=args.db or f"sqlite://{data / 'bench.sqlite3'}", data_dir=data, ocr_workers=0,
+        seed_demo=True, database_url=args.db or f"sqlite://{data / 'bench.sqlite3'}", data_dir=data, ocr_workers=0,
         port=args.port,
         telegram=TelegramSettings(token=args.token, api_base_url=f"{args.api}/bot",
                                   file_base_url=f"{args.api}/file/bot", mode="polling", http=args.http),

@@ -116,7 +116,7 @@ async def bot(fresh_db_url: str, tmp_path: Path) -> AsyncIterator[Bot]:
     port = unused_port()
     async with FakeBotApi() as api:
         settings = Settings(
-            database_url=fresh_db_url, data_dir=tmp_path / "var", public_url=f"http://127.0.0.1:{port}",
+            seed_demo=True, database_url=fresh_db_url, data_dir=tmp_path / "var", public_url=f"http://127.0.0.1:{port}",
             telegram=TelegramSettings(token=api.token, api_base_url=f"{api.url}/bot",
                                       file_base_url=f"{api.url}/file/bot", mode="webhook",
                                       webhook_secret=SECRET),

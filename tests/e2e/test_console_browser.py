@@ -147,7 +147,7 @@ async def test_console_in_chromium(chromium: str, fresh_db_url: str, tmp_path: P
     clock = RunningClock(datetime(2026, 11, 23, 14, 0, tzinfo=VN_TZ))
     async with FakeBotApi() as api:
         settings = Settings(
-            database_url=fresh_db_url, data_dir=tmp_path / "var", ocr_workers=0,
+            seed_demo=True, database_url=fresh_db_url, data_dir=tmp_path / "var", ocr_workers=0,
             telegram=TelegramSettings(token=api.token, api_base_url=f"{api.url}/bot",
                                       file_base_url=f"{api.url}/file/bot", mode="polling"),
         )  # fmt: skip

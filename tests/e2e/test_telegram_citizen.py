@@ -53,7 +53,7 @@ def jpeg(seed: int = 0) -> bytes:
 
 def telegram_app(api: FakeBotApi, db_url: str, data_dir: Path, clock: RunningClock):  # noqa: ANN201
     settings = Settings(
-        database_url=db_url, data_dir=data_dir, ocr_workers=0,
+        seed_demo=True, database_url=db_url, data_dir=data_dir, ocr_workers=0,
         telegram=TelegramSettings(token=api.token, api_base_url=f"{api.url}/bot",
                                   file_base_url=f"{api.url}/file/bot", mode="polling"),
     )

@@ -77,7 +77,7 @@ def buttons(messages: list[dict]) -> list[str]:
 
 
 async def test_webchat_birth_registration(fresh_db_url: str, tmp_path: Path) -> None:
-    settings = Settings(database_url=fresh_db_url, data_dir=tmp_path / "var", ocr_workers=0)
+    settings = Settings(seed_demo=True, database_url=fresh_db_url, data_dir=tmp_path / "var", ocr_workers=0)
     app = create_app(settings)
     async with TestClient(TestServer(app)) as client:
         page = await client.get("/chat")
@@ -135,7 +135,7 @@ async def test_notice_sent_while_the_page_is_closed_survives_a_restart(fresh_db_
     from backend.services import citizens
     from tests.integration.conftest import BIRTH_FORM
 
-    settings = Settings(database_url=fresh_db_url, data_dir=tmp_path / "var", ocr_workers=0)
+    settings = Settings(seed_demo=True, database_url=fresh_db_url, data_dir=tmp_path / "var", ocr_workers=0)
     app = create_app(settings)
     async with TestClient(TestServer(app)) as client:
         b = Browser(client)
@@ -171,7 +171,7 @@ async def test_webchat_real_ocr_prefills_the_form(sqlite_template: Path, tmp_pat
     db = tmp_path / "app.sqlite3"
     shutil.copy(sqlite_template, db)
     cert, card = make_sample("birth_certificate", "flat", 1), make_sample("id_card", "flat", 2)
-    settings = Settings(database_url=f"sqlite://{db}", data_dir=tmp_path / "var", ocr_workers=1)
+    settings = Settings(seed_demo=True, database_url=f"sqlite://{db}", data_dir=tmp_path / "var", ocr_workers=1)
     app = create_app(settings)
     async with TestClient(TestServer(app)) as client:
         b = Browser(client)

@@ -41,7 +41,7 @@ def jpeg(seed: int) -> bytes:
 def zalo_app(oa: FakeZaloOa, db_url: str, data_dir: Path, clock: RunningClock):  # noqa: ANN201
     access, refresh = oa.pair
     settings = Settings(
-        database_url=db_url, data_dir=data_dir, ocr_workers=0,
+        seed_demo=True, database_url=db_url, data_dir=data_dir, ocr_workers=0,
         zalo=ZaloSettings(app_id=oa.app_id, app_secret=oa.app_secret, oa_secret_key=oa.oa_secret_key,
                           refresh_token=refresh, access_token=access, api_base=oa.url, oauth_base=oa.url),
     )

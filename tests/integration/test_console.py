@@ -87,7 +87,8 @@ def clock() -> SetClock:
 @pytest.fixture
 async def client(fresh_db_url: str, tmp_path: Path, clock: SetClock):  # noqa: ANN201
     settings = Settings(
-        database_url=fresh_db_url, data_dir=tmp_path / "var", ocr_workers=0, exchange_token="s3cret-token"
+        seed_demo=True, database_url=fresh_db_url, data_dir=tmp_path / "var", ocr_workers=0,
+        exchange_token="s3cret-token",
     )
     async with TestClient(TestServer(create_app(settings, clock=clock))) as c:
         yield c
@@ -316,7 +317,7 @@ async def test_exchange_api_needs_the_token(console: Console, client: TestClient
 
 
 async def test_exchange_api_closed_without_a_configured_token(fresh_db_url: str, tmp_path: Path) -> None:
-    settings = Settings(database_url=fresh_db_url, data_dir=tmp_path / "var", ocr_workers=0)
+    settings = Settings(seed_demo=True, database_url=fresh_db_url, data_dir=tmp_path / "var", ocr_workers=0)
     async with TestClient(TestServer(create_app(settings))) as client:
         for header in ({}, {"Authorization": "Bearer "}, {"Authorization": "Bearer anything"}):
             resp = await client.get("/api/exchange", headers=header)
@@ -524,7 +525,7 @@ async def test_catalogue_reload_shows_a_broken_file(fresh_db_url: str, tmp_path:
 
     folder = tmp_path / "catalogue"
     shutil.copytree(DEFAULT_DIR, folder)
-    settings = Settings(database_url=fresh_db_url, data_dir=tmp_path / "var", ocr_workers=0)
+    settings = Settings(seed_demo=True, database_url=fresh_db_url, data_dir=tmp_path / "var", ocr_workers=0)
     async with TestClient(TestServer(create_app(settings, catalogue=Catalogue(folder)))) as client:
         console = Console(client)
         await console.login("admin")
