@@ -19,11 +19,12 @@ import copy
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any, Protocol
 
 from backend.domain.messages import Attachment, Conversation, DeliveryError, Inbound, Outbound, Text
+from backend.domain.text import clean_text
 from backend.domain.workflow import WorkflowError
 from backend.services import citizens, conversations
 from backend.services.context import ServiceContext
@@ -80,6 +81,7 @@ class Engine:
 
     async def handle(self, inbound: Inbound) -> None:
         """Handle one user event; replies are sent before the next event of that user."""
+        inbound = cleaned(inbound)
         key = (inbound.channel, inbound.user_id)
         lock, users = self._locks.get(key) or (asyncio.Lock(), 0)
         self._locks[key] = (lock, users + 1)
@@ -175,6 +177,24 @@ class Engine:
                         log.warning("reply not delivered on %s: %s", inbound.channel, exc.reason)
                         return
                     await asyncio.sleep(min(exc.retry_after or 0.5 * (attempt + 1), 5.0))
+
+
+MAX_TEXT = 4000  # longer than any channel's message; a form answer is checked shorter still
+MAX_DISPLAY_NAME = 100
+
+
+def cleaned(inbound: Inbound) -> Inbound:
+    """The event with its text, button data and display name cleaned of NUL and control
+    characters: every channel's input passes here before it reaches a step or the database."""
+    return replace(
+        inbound,
+        text=None if inbound.text is None else clean_text(inbound.text, limit=MAX_TEXT),
+        button=None if inbound.button is None else clean_text(inbound.button, multiline=False, limit=256),
+        display_name=None if inbound.display_name is None
+        else clean_text(inbound.display_name, multiline=False, limit=MAX_DISPLAY_NAME),
+        attachments=tuple(replace(a, filename=clean_text(a.filename, multiline=False, limit=200))
+                          if a.filename else a for a in inbound.attachments),
+    )
 
 
 @dataclass

@@ -17,6 +17,7 @@ from backend.db.models import Agency
 from backend.domain.calendar import VN_TZ
 from backend.services import exchange
 from backend.web.app import RUNTIME, SETTINGS
+from backend.web.params import query_text
 
 
 def _refuse(status: int, message: str) -> web.Response:
@@ -61,7 +62,7 @@ async def exchange_feed(request: web.Request) -> web.Response:
         except ValueError:
             return _refuse(400, "Tham số since phải là thời điểm ISO 8601, ví dụ 2026-11-23T00:00:00+07:00.")
     agency_id = None
-    if code := request.query.get("agency", ""):
+    if code := query_text(request, "agency", limit=16):
         agency = await Agency.get_or_none(code=code)
         if agency is None:
             return _refuse(404, "Không có cơ quan với mã này.")

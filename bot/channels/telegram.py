@@ -207,11 +207,28 @@ class TelegramChannel:
             return web.Response(status=503, text="starting or stopping")  # Telegram retries
         try:
             data = await request.json()
-            update = Update.de_json(data, self.app.bot)
-        except (ValueError, TypeError, KeyError):
+        except ValueError:  # not JSON, or not UTF-8
             return web.Response(status=400, text="bad update")
+        update = self._parse(data)
+        if update is None:  # answered 200: Telegram would retry a refused update for a day
+            log.warning("telegram webhook: malformed update ignored")
+            return web.Response(text="ignored")
         await self.app.update_queue.put(update)
         return web.Response(text="ok")
+
+    def _parse(self, data: object) -> Update | None:
+        """The update in a webhook body, None when it is not one we can read."""
+        if not isinstance(data, dict) or type(data.get("update_id")) is not int:
+            return None
+        try:
+            update = Update.de_json(data, self.app.bot)
+            inbound = to_inbound(update)
+        except Exception:  # PTB's parsers raise any of TypeError, AttributeError, KeyError… on wrong types
+            return None
+        if inbound is not None and not all(isinstance(v, str | None) for v in
+                                           (inbound.text, inbound.button, inbound.display_name)):
+            return None
+        return update
 
     async def _on_update(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         if not isinstance(update, Update):

@@ -12,7 +12,9 @@ import unicodedata
 from datetime import date, datetime
 from typing import Any
 
+from backend.domain import validation
 from backend.domain.catalogue import FormField, Procedure
+from backend.domain.text import clean_text
 from bot import texts
 from bot.handlers.base import ChatError
 
@@ -74,7 +76,7 @@ def options(f: FormField, form: dict[str, Any]) -> list[str]:
 def parse(f: FormField, raw: str, today: date) -> Any:
     """Check a typed answer and return the stored value; ``ChatError`` says what is wrong."""
     raw = unicodedata.normalize("NFC", raw.strip())
-    if not raw or len(raw) > 200:
+    if not raw or (len(raw) > 200 and kind_of(f) not in ("name", "address")):  # those say their own limit
         raise ChatError(texts.BAD_TEXT)
     if f.type == "date":
         d = _date(raw)
@@ -98,20 +100,11 @@ def parse(f: FormField, raw: str, today: date) -> Any:
         if f.key.endswith("_year") and not 1900 <= n <= today.year:
             raise ChatError(texts.BAD_YEAR)
         return n
-    if f.type == "id_number":
-        digits = re.sub(r"[\s.\-]", "", raw)
-        if not re.fullmatch(r"\d{12}", digits):
-            raise ChatError(texts.BAD_ID)
-        return digits
-    if f.type == "phone":
-        digits = re.sub(r"[\s.\-()]", "", raw)
-        if digits.startswith("+84"):
-            digits = "0" + digits[3:]
-        elif digits.startswith("84") and len(digits) == 11:
-            digits = "0" + digits[2:]
-        if not re.fullmatch(r"0\d{9}", digits):
-            raise ChatError(texts.BAD_PHONE)
-        return digits
+    if f.type in ("id_number", "phone") or kind_of(f) in ("name", "address"):
+        try:
+            return _CHECKS[kind_of(f)](raw)
+        except validation.InvalidValue as exc:
+            raise ChatError(_why(f, exc.reason)) from None
     if f.type == "choice":
         for i, choice in enumerate(f.choices, 1):
             if fold(raw) in (fold(choice), str(i)):
@@ -158,6 +151,42 @@ def _datetime(raw: str) -> datetime | None:
     return datetime(d.year, d.month, d.day, hour, minute)
 
 
+# A text field's key says what it holds: a person's name, an address or a place.
+_ADDRESS_SUFFIXES = ("residence", "address", "place", "hometown")
+_CHECKS = {"id_number": validation.id_number, "phone": validation.phone,
+           "name": validation.person_name, "address": validation.address}
+
+
+def kind_of(f: FormField) -> str:
+    """What a field holds: its type, or for text "name", "address" or "text"."""
+    if f.type != "text":
+        return f.type
+    suffix = f.key.rsplit("_", 1)[-1]
+    if suffix == "name" and not f.key.startswith("business_"):  # a business's name is not a person's
+        return "name"
+    return "address" if suffix in _ADDRESS_SUFFIXES else "text"
+
+
+def _why(f: FormField, reason: str) -> str:
+    if reason == "id_number":
+        return texts.BAD_ID
+    if reason == "phone":
+        return texts.BAD_PHONE
+    table = texts.BAD_NAME if kind_of(f) == "name" else texts.BAD_ADDRESS
+    return table.get(reason, table["symbols"])
+
+
+def valid(f: FormField, value: Any) -> bool:
+    """Whether a value (from OCR, say) passes the field's check."""
+    if kind_of(f) not in _CHECKS:
+        return True
+    try:
+        _CHECKS[kind_of(f)](str(value))
+    except validation.InvalidValue:
+        return False
+    return True
+
+
 def shown(f: FormField, value: Any) -> str:
     """A stored value as a citizen reads it."""
     if value in (None, ""):
@@ -174,7 +203,15 @@ def shown(f: FormField, value: Any) -> str:
 
 
 def from_ocr(f: FormField, value: Any) -> Any:
-    """An OCR value in the form's type (OCR writes numbers as integers already)."""
+    """An OCR value in the form's type (OCR writes numbers as integers already); None when
+    it fails the field's check, so the citizen is asked instead of it being filed."""
+    if isinstance(value, str):
+        value = clean_text(value, multiline=False, limit=300).strip()
+        if kind_of(f) in _CHECKS:
+            try:
+                return _CHECKS[kind_of(f)](value)
+            except validation.InvalidValue:
+                return None
     if f.type == "number" and isinstance(value, str) and value.isdigit():
         return int(value)
     if f.type == "choice" and isinstance(value, str):

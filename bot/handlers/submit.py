@@ -213,7 +213,10 @@ def _prefill(conv: Conversation, proc: Procedure, comp: DocumentComponent,
         name = f.source.split(".", 1)[1]
         if read_fields.get(name) in (None, "") or form.get(f.key) not in (None, ""):
             continue
-        form[f.key] = fields.from_ocr(f, read_fields[name])
+        value = fields.from_ocr(f, read_fields[name])
+        if value in (None, ""):  # a reading that fails the field's check is asked instead
+            continue
+        form[f.key] = value
         doubt = float(confidence.get(name, 1.0)) < fields.UNSURE_BELOW
         if doubt and f.key not in unsure:
             unsure.append(f.key)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from aiohttp import web
 
 from backend.db.models import Agency
@@ -12,15 +10,9 @@ from backend.domain.workflow import Role
 from backend.services import reports
 from backend.web.app import RUNTIME
 from backend.web.console.common import me, page, render
+from backend.web.params import as_date, query_id
 
 REPORT_ROLES = (Role.ADMIN, Role.ONE_STOP, Role.DEPARTMENT_HEAD, Role.AGENCY_HEAD)
-
-
-def _date(raw: str) -> date | None:
-    try:
-        return date.fromisoformat(raw) if raw else None
-    except ValueError:
-        return None
 
 
 async def _report(request: web.Request) -> tuple[reports.Report, dict]:
@@ -28,14 +20,11 @@ async def _report(request: web.Request) -> tuple[reports.Report, dict]:
     ctx = request.app[RUNTIME].ctx
     officer = me(request)
     today = ctx.clock.now().astimezone(VN_TZ).date()
-    start = _date(request.query.get("tu", "")) or today.replace(day=1)
-    end = _date(request.query.get("den", "")) or today
+    start = as_date(request.query.get("tu")) or today.replace(day=1)
+    end = as_date(request.query.get("den")) or today
     agency_id = officer.agency_id  # type: ignore[attr-defined]
     if officer.role == Role.ADMIN:
-        try:
-            agency_id = int(request.query["co_quan"]) if request.query.get("co_quan") else None
-        except ValueError:
-            agency_id = None
+        agency_id = query_id(request, "co_quan")
     report = await reports.build(ctx, agency_id=agency_id, start=start, end=end)
     return report, {"start": start, "end": end, "agency_id": agency_id}
 
