@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import secrets
 
 import yaml  # type: ignore[import-untyped]
 from aiohttp import web
@@ -13,10 +12,12 @@ from backend.db.models import Agency, Department, Officer
 from backend.domain.catalogue import CatalogueError
 from backend.domain.codes import validate_agency_id
 from backend.domain.workflow import ROLE_NAMES_VI, Role
+from backend.services import console_sessions, passwords, throttle
 from backend.services.errors import InvalidInput
 from backend.services.officers import create_officer, hash_password
 from backend.web.app import RUNTIME
-from backend.web.console.common import form_of, me, page, render, see_other
+from backend.web.console.common import form_of, me, now_of, page, render, see_other
+from backend.web.params import as_id, optional_id
 
 STAFF_ROLES = [Role.ONE_STOP, Role.DEPARTMENT_HEAD, Role.SPECIALIST, Role.AGENCY_HEAD, Role.CLERK, Role.ADMIN]
 NEEDS_DEPARTMENT = {Role.DEPARTMENT_HEAD, Role.SPECIALIST}
@@ -24,7 +25,7 @@ NEEDS_DEPARTMENT = {Role.DEPARTMENT_HEAD, Role.SPECIALIST}
 
 def temporary_password() -> str:
     """A one-time password the admin hands over; the officer must change it at first login."""
-    return secrets.token_urlsafe(9)
+    return passwords.temporary()
 
 
 async def _page(request: web.Request, *, error: str = "", ok: str = "", secret: str = "", status: int = 200):  # noqa: ANN202
@@ -78,7 +79,7 @@ async def create_agency(request: web.Request) -> web.StreamResponse:
 async def create_department(request: web.Request) -> web.StreamResponse:
     form = form_of(request)
     agency_id = _text(form, "agency")
-    agency = await Agency.get_or_none(id=int(agency_id)) if agency_id.isdigit() else None
+    agency = await Agency.get_or_none(id=as_id(agency_id)) if as_id(agency_id) else None
     key, name = _text(form, "key", limit=40), _text(form, "name")
     if agency is None or not key or not name:
         return await _page(request, error="Vui lòng chọn cơ quan, nhập mã và tên phòng.", status=400)
@@ -95,8 +96,8 @@ async def new_officer(request: web.Request) -> web.StreamResponse:
     form = form_of(request)
     try:
         role = Role(_text(form, "role"))
-        agency_id = int(_text(form, "agency")) if _text(form, "agency") else None
-        department_id = int(_text(form, "department")) if _text(form, "department") else None
+        agency_id = optional_id(_text(form, "agency"))
+        department_id = optional_id(_text(form, "department"))
     except ValueError:
         return await _page(request, error="Vai trò, cơ quan hoặc phòng không hợp lệ.", status=400)
     username, full_name = _text(form, "username", limit=64).lower(), _text(form, "full_name", limit=120)
@@ -131,7 +132,8 @@ async def new_officer(request: web.Request) -> web.StreamResponse:
 @page([Role.ADMIN])
 async def officer_op(request: web.Request) -> web.StreamResponse:
     """Deactivate, reactivate, or reset the password of (and unlock) an account."""
-    officer = await Officer.get_or_none(id=int(request.match_info["id"]))
+    raw_id = request.match_info["id"]
+    officer = await Officer.get_or_none(id=int(raw_id)) if len(raw_id) <= 9 else None  # no int overflow
     op = request.match_info["op"]
     if officer is None:
         return await _page(request, error="Không tìm thấy tài khoản.", status=404)
@@ -141,14 +143,18 @@ async def officer_op(request: web.Request) -> web.StreamResponse:
         officer.active = False
     elif op == "activate":
         officer.active = True
-    else:  # reset: a new temporary password; old sessions end with the old hash
+    else:  # reset: a new temporary password, every session ended, the login throttle forgotten
         password = temporary_password()
         officer.password_hash = await asyncio.to_thread(hash_password, password)
         officer.must_change_password = True
         officer.failed_logins, officer.locked_until = 0, None
         await officer.save()
+        await console_sessions.revoke_all(officer.id, now=now_of(request))
+        await throttle.clear([throttle.key(throttle.ACCOUNT, officer.username)])
         return await _page(request, ok="reset", secret=f"{officer.username}: {password}")
     await officer.save(update_fields=["active"])
+    if not officer.active:
+        await console_sessions.revoke_all(officer.id, now=now_of(request))
     return see_other(f"/console/admin?ok={op}")
 
 

@@ -13,11 +13,15 @@ from typing import Any
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
+from multidict import MultiDict
 
 from backend.db.models import Officer
 from backend.domain.calendar import VN_TZ
+from backend.domain.text import clean_text
 from backend.domain.workflow import ROLE_NAMES_VI, STATUS_NAMES_VI, Role
-from backend.web.console.sessions import COOKIE, Session, SessionCodec, pw_fingerprint
+from backend.services import console_sessions
+from backend.web.app import RUNTIME
+from backend.web.console.sessions import COOKIE, Session, SessionCodec
 
 HERE = Path(__file__).resolve().parent
 SHARED_TEMPLATES = HERE.parent / "templates"
@@ -88,9 +92,7 @@ def render(request: web.Request, template: str, context: dict[str, Any], *, stat
     st = state(request)
     base = {"me": st.officer, "csrf": st.session.csrf if st.session else ""}
     resp = aiohttp_jinja2.render_template(template, request, base | context, app_key=JINJA, status=status)
-    resp.headers["Cache-Control"] = "no-store"
-    resp.headers["X-Frame-Options"] = "DENY"
-    resp.headers["Content-Security-Policy"] = "default-src 'self'; img-src 'self' data:; style-src 'self'"
+    resp.headers["Cache-Control"] = "no-store"  # security headers: backend.web.hardening
     return resp
 
 
@@ -114,16 +116,40 @@ def save_session(request: web.Request, s: Session) -> None:
     st.session, st.dirty = s, True
 
 
+def now_of(request: web.Request) -> datetime:
+    return request.app[RUNTIME].ctx.clock.now()
+
+
 async def officer_of(request: web.Request) -> Officer | None:
-    """The logged-in officer; None when the session is anonymous, stale or the account is off."""
+    """The logged-in officer; None when the session is anonymous, ended or the account is off."""
     s = session_of(request)
-    if s.officer_id is None:
+    if s.sid is None:
         return None
-    officer = await Officer.get_or_none(id=s.officer_id, active=True)
-    if officer is None or not hmac.compare_digest(s.pw, pw_fingerprint(officer.password_hash)):
-        save_session(request, Session())  # password changed elsewhere, or deactivated
+    officer_id = await console_sessions.officer_of(s.sid, now=now_of(request))
+    officer = await Officer.get_or_none(id=officer_id, active=True) if officer_id is not None else None
+    if officer is None:
+        save_session(request, Session())  # logged out, expired, revoked, or deactivated
         return None
     return officer
+
+
+async def start_session(request: web.Request, officer: Officer) -> None:
+    """Log ``officer`` in: a fresh session id and CSRF token (nothing from before carries over)."""
+    old = session_of(request).sid
+    await console_sessions.revoke(old, now=now_of(request))
+    sid = await console_sessions.open_session(officer.id, now=now_of(request))
+    save_session(request, Session(sid=sid))
+
+
+async def end_session(request: web.Request) -> None:
+    """Log out: the session ends on the server, so a copied cookie opens nothing."""
+    await console_sessions.revoke(session_of(request).sid, now=now_of(request))
+    save_session(request, Session())
+
+
+def _cleaned(multi: Any) -> MultiDict:
+    """The posted form without NUL and control characters (newlines kept); files as they are."""
+    return MultiDict((k, clean_text(v) if isinstance(v, str) else v) for k, v in multi.items())
 
 
 def csrf_ok(request: web.Request, form: dict[str, Any]) -> bool:
@@ -153,7 +179,7 @@ def page(
         async def view(request: web.Request) -> web.StreamResponse:
             session_of(request)
             if request.method == "POST":
-                multi = await request.post()
+                multi = _cleaned(await request.post())
                 form = dict(multi)
                 state(request).multi, state(request).form = multi, form
                 if not csrf_ok(request, form):
@@ -168,11 +194,12 @@ def page(
                 if officer is None:
                     return _finish(request, see_other("/console/login"))
                 state(request).officer = officer
-                if officer.must_change_password and not allow_password_change:
-                    return _finish(request, see_other("/console/password"))
+                # A page the role may not see is refused outright, even before the forced change.
                 if allowed is not None and Role(officer.role) not in allowed:
                     message = "Tài khoản của anh/chị không có quyền vào trang này."
                     return _finish(request, error_page(request, 403, message))
+                if officer.must_change_password and not allow_password_change:
+                    return _finish(request, see_other("/console/password"))
             return _finish(request, await fn(request))
 
         return view
