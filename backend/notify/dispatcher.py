@@ -190,5 +190,6 @@ async def addresses_of(row: OutboxMessage) -> list[tuple[str, str]]:
         if row.pool_department_id:  # type: ignore[attr-defined]
             q = q.filter(department_id=row.pool_department_id)  # type: ignore[attr-defined]
         officer_ids = await q.values_list("id", flat=True)
-    links = await OfficerChannelLink.filter(officer_id__in=officer_ids).order_by("id")
+    # Only links the officer confirmed in the console: a chat that merely holds a token gets nothing.
+    links = await OfficerChannelLink.filter(officer_id__in=officer_ids, confirmed_at__isnull=False).order_by("id")
     return [(link.channel, link.external_id) for link in links]

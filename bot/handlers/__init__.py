@@ -70,6 +70,8 @@ def _numbered_choice(inbound: Inbound, conv: Conversation, svc: Services) -> Inb
 
 
 async def _route(inbound: Inbound, conv: Conversation, svc: Services) -> Result:
+    if not inbound.button and officer.DEEP_LINK.match(typed(inbound)):  # before /start is a nav word
+        return await officer.link_command(inbound, conv, svc)
     nav = _nav(inbound)
     if nav is not None:
         return await _navigate(nav, conv, svc)
@@ -93,7 +95,7 @@ async def _dispatch(inbound: Inbound, conv: Conversation, svc: Services) -> Resu
     if inbound.button and prefix in BUTTONS:
         return await BUTTONS[prefix](inbound, conv, svc)
     raw = typed(inbound)
-    if raw.startswith(("/lienket", "/link")):
+    if officer.LINK_COMMAND.match(raw):
         return await officer.link_command(inbound, conv, svc)
     step = STEPS.get(conv.step) or STEPS[menu.MENU]
     return await step.handle(inbound, conv, svc)

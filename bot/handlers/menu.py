@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import re
-
 from backend.domain.codes import find_code
 from backend.domain.messages import Button, Conversation, Inbound, Outbound
 from bot import texts
-from bot.handlers import lookup, officer, submit, supplement
+from bot.handlers import lookup, submit, supplement
 from bot.handlers.base import ChatError, Result, Services, Step, button_parts, column, photos_and_files, text, typed
 
 MENU = "menu"
-_LINK_CODE = re.compile(r"^\d{6}$")
 
 
 async def menu_buttons(svc: Services) -> list[tuple[Button, ...]]:
@@ -37,8 +34,6 @@ async def handle(inbound: Inbound, conv: Conversation, svc: Services) -> Result:
     raw = typed(inbound)
     if find_code(raw):
         return await lookup.show(raw, svc), MENU
-    if _LINK_CODE.match(raw):
-        return await officer.link(raw, svc), MENU
     slug = submit._match_procedure(raw, svc) if len(raw) >= 6 else None
     if slug:
         return await submit.start(slug, conv, svc)

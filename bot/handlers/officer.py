@@ -1,19 +1,19 @@
-"""Officers in chat: link the chat to an account (/lienket <mã>), then act on task messages
-with their buttons ``do:<action>:<dossier id>:<version>``; the use case runs as that officer.
+"""Officers in chat: link the chat to an account (/lienket <token>, or Telegram's
+/start lk_<token> deep link), confirm it in the console, then act on task messages with their
+buttons ``do:<action>:<dossier id>:<version>``; the use case runs as that officer.
 A rejection or a supplement request asks for the reason as the next message."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from backend.db.models import Dossier
 from backend.domain.messages import Button, Conversation, Inbound, Outbound
 from backend.domain.workflow import (
     ACTION_NAMES_VI,
     ROLE_NAMES_VI,
     STATUS_NAMES_VI,
     Action,
-    Role,
     Status,
     WorkflowError,
 )
@@ -36,26 +36,39 @@ SIMPLE = {
 WITH_REASON = {"reject", "request_supplement", "send_back_draft", "send_back_signature"}
 
 
-async def link(code: str, svc: Services) -> list[Outbound]:
-    officer = await officers.link_chat(svc.ctx, code, svc.channel, svc.user_id)
-    return [text(texts.LINKED.format(name=officer.full_name, role=ROLE_NAMES_VI[Role(officer.role)]))]
+LINK_COMMAND = re.compile(r"^/(?:lienket|link)(?:@\w+)?(?:\s+(.*?))?\s*$", re.IGNORECASE | re.DOTALL)
+DEEP_LINK = re.compile(r"^/start\s+" + re.escape(officers.LINK_PREFIX) + r"([A-Za-z0-9_-]{1,61})$")
+
+
+async def link(code: str, inbound: Inbound, svc: Services) -> list[Outbound]:
+    linked = await officers.link_chat(svc.ctx, code, svc.channel, svc.user_id,
+                                      display_name=inbound.display_name, origin=svc.origin)
+    return [text(texts.LINKED.format(name=linked.officer_name, role=ROLE_NAMES_VI[linked.role]))]
 
 
 async def link_command(inbound: Inbound, conv: Conversation, svc: Services) -> Result:
-    code = typed(inbound).split(maxsplit=1)[1:] or [""]
-    if not code[0].strip():
+    """``/lienket <token>`` typed, or ``/start lk_<token>`` from a Telegram deep link."""
+    raw = typed(inbound)
+    m = DEEP_LINK.match(raw) or LINK_COMMAND.match(raw)
+    code = (m.group(1) or "") if m else ""
+    if not code:
         raise ChatError(texts.NOT_LINKED)
-    return await link(code[0].strip(), svc), conv.step
+    return await link(code, inbound, svc), conv.step
 
 
 async def _actor(svc: Services) -> Actor:
-    officer = await officers.officer_by_chat(svc.channel, svc.user_id)
-    if officer is None:
+    """The officer acting from this chat; refused until the link is confirmed and settled."""
+    who = await officers.chat_officer(svc.ctx, svc.channel, svc.user_id)
+    if who.state == "pending":
+        raise ChatError(texts.LINK_UNCONFIRMED)
+    if who.state == "settling":
+        raise ChatError(texts.LINK_SETTLING)
+    if who.actor is None:
         raise ChatError(texts.NOT_LINKED)
-    return officers.actor_of(officer)
+    return who.actor
 
 
-def _done(action: str, d: Dossier) -> list[Outbound]:
+def _done(action: str, d: Any) -> list[Outbound]:
     return [text(texts.OFFICER_DONE.format(action=ACTION_NAMES_VI[Action(action)], code=d.code,
                                            status=STATUS_NAMES_VI[Status(d.status)]))]
 
@@ -78,7 +91,7 @@ async def do_button(inbound: Inbound, conv: Conversation, svc: Services) -> Resu
             return _done(action, d), conv.step
         return await _pick_specialist(dossier_id, version, actor), conv.step
     if action in WITH_REASON:
-        d = await Dossier.get_or_none(id=dossier_id)
+        d = await officers.task_dossier(dossier_id)
         if d is None or d.version != version:
             raise ChatError(texts.STALE_BUTTON)
         conv.data = {"pending": {"action": action, "dossier_id": dossier_id, "version": version,
@@ -88,10 +101,10 @@ async def do_button(inbound: Inbound, conv: Conversation, svc: Services) -> Resu
 
 
 async def _pick_specialist(dossier_id: int, version: int, actor: Actor) -> list[Outbound]:
-    d = await Dossier.get_or_none(id=dossier_id)
+    d = await officers.task_dossier(dossier_id)
     if d is None:
         raise ChatError(texts.STALE_BUTTON)
-    dept = d.department_id or actor.department_id  # type: ignore[attr-defined]
+    dept = d.department_id or actor.department_id
     people = await specialists_of(dept) if dept else []
     if not people:
         raise ChatError(texts.OFFICER_NO_SPECIALIST)

@@ -29,6 +29,7 @@ from backend.settings import Settings, TelegramSettings
 from backend.web.app import RUNTIME, create_app
 from tests.fakes.telegram_bot_api import FakeBotApi, SentMessage
 from tests.integration.conftest import BIRTH_FORM
+from tests.steps import confirm_chat_links
 
 pytestmark = pytest.mark.browser
 
@@ -172,6 +173,8 @@ async def test_console_in_chromium(chromium: str, fresh_db_url: str, tmp_path: P
                 for username, chat in CHATS.items():  # the others linked through the service
                     if username != "hoathanh.motcua":
                         await link_chat(ctx, await new_link_code(ctx, officers[username].id), "telegram", str(chat))
+                for o in officers.values():
+                    await confirm_chat_links(ctx, o.id)
 
                 d = await submit(ctx, str(CITIZEN))
                 # Another dossier, long overdue, to see the queue's highlighting.

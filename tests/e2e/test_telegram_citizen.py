@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -19,11 +20,11 @@ from backend.db.models import Dossier, Officer, OutboxMessage
 from backend.domain.calendar import VN_TZ
 from backend.domain.workflow import Status
 from backend.services import dossiers as uc
-from backend.services.officers import actor_of, new_link_code
+from backend.services.officers import actor_of, deep_link_payload, new_link_code
 from backend.settings import Settings, TelegramSettings
 from backend.web.app import RUNTIME, create_app
 from tests.fakes.telegram_bot_api import FakeBotApi, SentMessage
-from tests.steps import process_to_result
+from tests.steps import confirm_chat_links, process_to_result
 
 CITIZEN = 7001
 OFFICER = 9001
@@ -101,7 +102,10 @@ async def test_birth_registration_on_telegram(fresh_db_url: str, tmp_path: Path)
             # The one-stop officer links his chat with a code from the console.
             code = await new_link_code(ctx, officers["hoathanh.motcua"].id)
             officer = Chat(api, OFFICER)
-            assert "Trần Thị Mai" in (await officer.say(f"/lienket {code}")).text
+            # ... opened through the console's deep link: Telegram sends "/start lk_<token>".
+            assert re.fullmatch(r"motcua\d+_bot", rt.extras["telegram_username"])
+            assert "Trần Thị Mai" in (await officer.say(f"/start {deep_link_payload(code)}")).text
+            await confirm_chat_links(ctx, officers["hoathanh.motcua"].id)
 
             citizen = Chat(api, CITIZEN)
             menu = await citizen.say("/start")

@@ -40,7 +40,8 @@ def texts_of(messages: list) -> list[str]:
 
 async def test_each_citizen_message_once_in_order_across_restart(world: World) -> None:
     sender = MemorySender()
-    await OfficerChannelLink.create(officer=world.officers["hoathanh.motcua"], channel="telegram", external_id="9001")
+    await OfficerChannelLink.create(officer=world.officers["hoathanh.motcua"], channel="telegram", external_id="9001",
+                                     confirmed_at=world.ctx.clock.now())
     await walk_to_return(world)
     first = dispatcher(world, sender)
     # Stop after two rows, as if the process died, then start a new dispatcher.
@@ -102,15 +103,17 @@ async def test_unreachable_citizen_is_held_until_they_write_again(world: World) 
 async def test_crash_mid_row_resends_nothing_already_delivered(world: World) -> None:
     """A pool task to two linked officers: the first got it, then the process died."""
     sender = MemorySender()
-    await OfficerChannelLink.create(officer=world.officers["hoathanh.motcua"], channel="telegram", external_id="9001")
+    await OfficerChannelLink.create(officer=world.officers["hoathanh.motcua"], channel="telegram", external_id="9001",
+                                     confirmed_at=world.ctx.clock.now())
     other = await create_officer(
         username="hoathanh.motcua2",
         full_name="Lý Thị Hoa",
         role=Role.ONE_STOP,
-        password="password123",
+        password="Lý-Thị-Hoa-trực-một-cửa",
         agency_id=world.commune.id,
     )
-    await OfficerChannelLink.create(officer=other, channel="telegram", external_id="9002")
+    await OfficerChannelLink.create(officer=other, channel="telegram", external_id="9002",
+                                     confirmed_at=world.ctx.clock.now())
     sender.fail("9002", DeliveryError("connection reset", retryable=True))
     await world.submit_birth()
     disp = dispatcher(world, sender)
@@ -176,7 +179,8 @@ async def test_text_sent_then_pdf_failed_resends_only_the_pdf(world: World) -> N
 
 async def test_officer_task_offers_its_quick_actions(world: World) -> None:
     sender = MemorySender()
-    await OfficerChannelLink.create(officer=world.officers["hoathanh.motcua"], channel="telegram", external_id="9001")
+    await OfficerChannelLink.create(officer=world.officers["hoathanh.motcua"], channel="telegram", external_id="9001",
+                                     confirmed_at=world.ctx.clock.now())
     d = await world.submit_birth()
     await dispatcher(world, sender).run_once()
     (task,) = sender.to("9001")
@@ -190,7 +194,8 @@ async def test_held_rows_do_not_starve_the_others(world: World) -> None:
     """Many notices held for an unreachable citizen must not fill the batch."""
     sender = MemorySender()
     sender.fail(CITIZEN, DeliveryError("outside the reply window", retryable=False), times=10)
-    await OfficerChannelLink.create(officer=world.officers["hoathanh.motcua"], channel="telegram", external_id="9001")
+    await OfficerChannelLink.create(officer=world.officers["hoathanh.motcua"], channel="telegram", external_id="9001",
+                                     confirmed_at=world.ctx.clock.now())
     disp = dispatcher(world, sender)
     disp.batch = 3
     for _ in range(4):

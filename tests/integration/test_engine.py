@@ -23,6 +23,7 @@ from backend.services.context import ServiceContext
 from backend.services.officers import actor_of, new_link_code
 from backend.services.seed import seed_demo
 from bot.engine import Engine
+from tests.steps import confirm_chat_links
 
 BIRTH_ANSWERS = [
     "Nguyễn Văn An",
@@ -227,9 +228,10 @@ async def test_two_workers_do_not_lose_a_turn(seeded: None, ctx: ServiceContext)
     assert await ProcessedEvent.filter(event_id__in=["w1", "w2"]).count() == 2
     form = after.data["form"]
     # Either order, but never one answer overwriting the other: the first answers the name,
-    # the second the next question (an ID number; a name there is refused and changes nothing).
+    # the second the next question; the ID number typed at the name question is refused, and
+    # the name typed after it is then taken.
     assert (form.get("declarant_name"), form.get("declarant_id_number")) in [
-        (BIRTH_ANSWERS[0], BIRTH_ANSWERS[1]), (BIRTH_ANSWERS[1], None)]
+        (BIRTH_ANSWERS[0], BIRTH_ANSWERS[1]), (BIRTH_ANSWERS[0], None)]
     assert after.version > before.version
 
 
@@ -351,7 +353,8 @@ async def test_supplement_lookup_and_officer_reasons(seeded: None, ctx: ServiceC
 
     # The officer links his chat and asks for a supplement from it, typing the items.
     one_stop = await Officer.get(username="hoathanh.motcua")
-    assert "Trần Thị Mai" in body(await officer.send(await new_link_code(ctx, one_stop.id)))
+    assert "Trần Thị Mai" in body(await officer.send(f"/lienket {await new_link_code(ctx, one_stop.id)}"))
+    await confirm_chat_links(ctx, one_stop.id)
     ask = await officer.send(button=f"do:request_supplement:{d.id}:{d.version}")
     assert "mỗi nội dung một dòng" in body(ask)
     done = await officer.send("Ảnh giấy chứng sinh bị mờ\nẢnh mặt sau căn cước")
@@ -400,6 +403,7 @@ async def test_assign_offers_the_departments_specialists(seeded: None, ctx: Serv
     d = await uc.accept(ctx, actor_of(await Officer.get(username="hoathanh.motcua")), d.id)
     boss = await Officer.get(username="hoathanh.truongphong")
     await head.send(f"/lienket {await new_link_code(ctx, boss.id)}")
+    await confirm_chat_links(ctx, boss.id)
     offer = await head.send(button=f"do:assign:{d.id}:{d.version}")
     names = [b.label for m in offer if isinstance(m, Text) for row in m.buttons for b in row]
     assert names == ["Phạm Ngọc Ánh", "Võ Minh Tâm"]
