@@ -44,9 +44,19 @@ async def start_channels(app: web.Application, rt: Runtime) -> Callable[[], Awai
     engine = Engine(rt.ctx, ocr=ocr, changed=rt.changed)
     rt.extras["engine"] = engine
 
+    from backend.services import ratelimits, webchat_sessions
     from backend.services.webchat_store import DbWebchatStore
 
-    webchat = WebChat(engine.handle, secure_cookie=rt.settings.base_url.startswith("https://"),
+    wc = rt.settings.webchat
+    new_sessions = ratelimits.Limit("webchat-session", wc.sessions_per_minute, 3 * wc.sessions_per_minute)
+    clock = rt.ctx.clock
+
+    async def allow_session(address: str) -> float:
+        return await ratelimits.take(new_sessions, address, now=clock.now().timestamp())
+
+    webchat = WebChat(engine.handle, sessions=webchat_sessions, allow_session=allow_session, settings=wc,
+                      trusted_proxies=rt.settings.trusted_proxies, clock=clock.now,
+                      secure_cookie=rt.settings.base_url.startswith("https://"),
                       store=DbWebchatStore(rt.ctx.files_dir))
     webchat.setup(app)
     _register(rt, engine, "webchat", webchat, webchat.fetch)
@@ -65,6 +75,7 @@ async def start_channels(app: web.Application, rt: Runtime) -> Callable[[], Awai
         await telegram.start()
         _register(rt, engine, "telegram", telegram, telegram.fetch)
         rt.extras["telegram"] = telegram
+        rt.extras["telegram_username"] = telegram.app.bot.username  # for the console's deep links (getMe)
         log.info("telegram started (%s)", tg.mode)
 
     zalo = None

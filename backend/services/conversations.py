@@ -38,6 +38,7 @@ _UPDATE = (
     f"UPDATE {_STATE} SET step = ?, data = ?, version = version + 1, updated_at = ? "
     "WHERE id = ? AND version = ? RETURNING id"
 )
+_DELETE = f"DELETE {_STATE_OF_USER}"
 _PURGE = f"DELETE FROM {_EVENTS} WHERE created_at < ?"
 
 _when = ProcessedEvent._meta.fields_map["created_at"]
@@ -80,6 +81,11 @@ async def save(conv: StoredConversation, step: str, data: dict[str, Any], now: d
     else:
         rows = await run_sql(_UPDATE, [step, encoded, when, conv.id, conv.version])
     return bool(rows)
+
+
+async def delete(channel: str, user_id: str) -> None:
+    """Forget where a chat stands (a web chat session that ended)."""
+    await run_sql(_DELETE, [channel, user_id])
 
 
 async def purge_events(before: datetime) -> None:

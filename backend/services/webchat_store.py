@@ -13,6 +13,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.functions import Max
 
 from backend.db.models import WebchatMessage
+from backend.services.files import write_private
 
 KEEP = 200  # messages returned to a page that starts over
 
@@ -45,6 +46,9 @@ class DbWebchatStore:
                 continue
         raise RuntimeError("could not number a web chat message")
 
+    async def forget(self, session: str) -> None:
+        await forget(session)
+
     async def since(self, session: str, after: int) -> list[dict[str, Any]]:
         rows = await WebchatMessage.filter(session=session, seq__gt=after).order_by("-seq").limit(KEEP)
         return [r.item for r in reversed(rows)]
@@ -60,6 +64,13 @@ class DbWebchatStore:
         return data, row.mime_type, row.filename
 
 
+async def forget(session: str) -> None:
+    """Delete a session's messages and the files they carried."""
+    paths = await WebchatMessage.filter(session=session).exclude(file_path="").values_list("file_path", flat=True)
+    await WebchatMessage.filter(session=session).delete()
+    for path in paths:
+        await asyncio.to_thread(Path(str(path)).unlink, missing_ok=True)
+
+
 def _write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
+    write_private(path, data, path.parent.parent)  # owner-only, up to the files dir

@@ -1,8 +1,11 @@
 """The web chat (/chat): a mobile-first page on the same conversation engine.
 
-Translation only: a session cookie is the user id; ``POST /chat/api/send`` carries typed
-text, a pressed button or a photo upload; ``GET /chat/api/poll?after=N`` long-polls for the
-bot's messages; ``GET /chat/api/file/<id>`` serves the images and PDFs the bot sent.
+Translation only: the session cookie is a token the server issued (``SessionStore``; never a
+value the client chose), naming a session whose ``user_key`` is the engine's user id;
+``POST /chat/api/session`` opens one, ``POST /chat/api/end`` ends it and deletes what it held;
+``POST /chat/api/send`` carries typed text, a pressed button or a photo upload;
+``GET /chat/api/poll?after=N`` long-polls for the bot's messages; ``GET /chat/api/file/<id>``
+serves the images and PDFs the bot sent.
 
 Outgoing messages go to a ``store``: the app gives the database mailbox
 (``backend.services.webchat_store``), so what the bot sent survives a restart and is read by
@@ -19,16 +22,20 @@ import uuid
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
 from aiohttp import web
 
 from backend.domain.messages import Attachment, DeliveryError, Document, Image, Inbound, Outbound, Text
+from backend.settings import WebchatSettings
+from backend.web.netaddr import client_address, networks, within
 
 CHANNEL = "webchat"
 COOKIE = "motcua_chat"
-_SESSION_RE = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
+SENSITIVE_BUTTONS = ("sub:",)  # the submission's confirm/edit buttons (bot/handlers/submit.py)
+TOO_MANY_SESSIONS = "Có quá nhiều phiên trò chuyện mới từ địa chỉ này. Vui lòng thử lại sau ít phút."
 _HERE = Path(__file__).resolve().parent
 MAX_UPLOAD = 20 * 1024 * 1024
 
@@ -45,6 +52,8 @@ class MessageStore(Protocol):
     async def since(self, session: str, after: int) -> list[dict[str, Any]]: ...
 
     async def file(self, session: str, file_id: str) -> tuple[bytes, str, str] | None: ...
+
+    async def forget(self, session: str) -> None: ...
 
 
 @dataclass
@@ -97,17 +106,60 @@ class MemoryStore:
         box = self._boxes.get(session)
         return box.files.get(file_id) if box else None
 
+    async def forget(self, session: str) -> None:
+        self._boxes.pop(session, None)
+
+
+class SessionStore(Protocol):
+    """Server-issued sessions (``backend.services.webchat_sessions``)."""
+
+    async def start(self, now: datetime, *, kiosk: bool, lifetime: timedelta) -> tuple[str, Any]: ...
+
+    async def resolve(self, token: str, now: datetime, *, idle: timedelta, kiosk_idle: timedelta | None = None,
+                      touch: bool = True) -> Any: ...
+
+    async def rotate(self, session: Any, token: str, now: datetime) -> str | None: ...
+
+    async def end(self, token: str, now: datetime) -> str | None: ...
+
+
+class _Refused(Exception):
+    """No session and no new one for this address now (the rate limit said wait)."""
+
+    def __init__(self, wait: float) -> None:
+        self.wait = wait
+
+
+@dataclass
+class _Ctx:
+    """One request's session: its token, and the cookie the response must set or delete."""
+
+    token: str
+    session: Any
+    fresh: bool = False  # issued by this request (a presented cookie, if any, was dead)
+    set_token: str | None = None
+
 
 class WebChat:
     """The web chat channel: routes for the page and its API, and the engine's sender."""
 
     name = CHANNEL
 
-    def __init__(self, handle: Handle, *, poll_timeout: float = 25.0, history: int = 200,
+    def __init__(self, handle: Handle, *, sessions: SessionStore,
+                 allow_session: Callable[[str], Awaitable[float]] | None = None,
+                 settings: WebchatSettings | None = None, trusted_proxies: tuple[str, ...] = (),
+                 clock: Callable[[], datetime] | None = None,
+                 poll_timeout: float = 25.0, history: int = 200,
                  files_per_session: int = 40, max_upload: int = MAX_UPLOAD,
                  max_sessions: int = 20_000, secure_cookie: bool = False,
                  store: MessageStore | None = None) -> None:
         self.handle = handle
+        self.sessions = sessions
+        self.allow_session = allow_session
+        self.settings = settings or WebchatSettings()
+        self.trusted_proxies = trusted_proxies
+        self.kiosk_nets = networks(tuple(self.settings.kiosk_addresses))
+        self.now = clock or (lambda: datetime.now(UTC))
         self.poll_timeout = poll_timeout
         self.history = history
         self.files_per_session = files_per_session
@@ -122,38 +174,120 @@ class WebChat:
     # -- routes --------------------------------------------------------------------------
     def setup(self, app: web.Application) -> None:
         app.router.add_get("/chat", self.page)
+        app.router.add_get("/chat/kiosk", self.kiosk_page)
+        app.router.add_post("/chat/api/session", self.api_session)
         app.router.add_post("/chat/api/send", self.api_send)
         app.router.add_get("/chat/api/poll", self.api_poll)
+        app.router.add_post("/chat/api/end", self.api_end)
         app.router.add_get("/chat/api/file/{file_id}", self.api_file)
         app.router.add_static("/chat/static", _HERE / "static")
 
+    def _kiosk_device(self, request: web.Request) -> bool:
+        return bool(self.kiosk_nets) and within(client_address(request, self.trusted_proxies), self.kiosk_nets)
+
     async def page(self, request: web.Request) -> web.Response:
+        """The page only: sessions are made by the API (same-origin, so SameSite=Strict holds)."""
+        kiosk = request.query.get("kiosk") == "1" or self._kiosk_device(request)
+        return self._render(kiosk)
+
+    async def kiosk_page(self, request: web.Request) -> web.Response:
+        return self._render(True)
+
+    def _render(self, kiosk: bool) -> web.Response:
         html = (_HERE / "templates" / "chat.html").read_text(encoding="utf-8")
-        resp = web.Response(text=html, content_type="text/html", charset="utf-8",
+        html = html.replace("{{mode}}", "kiosk" if kiosk else "normal").replace(
+            "{{idle}}", str(self.settings.kiosk_idle_seconds if kiosk else 0))
+        return web.Response(text=html, content_type="text/html", charset="utf-8",
                             headers={"Cache-Control": "no-store"})
-        self._session(request, resp)
+
+    # -- sessions ------------------------------------------------------------------------
+    async def _session(self, request: web.Request, *, create: bool = True, touch: bool = True,
+                       kiosk: bool = False) -> _Ctx | None:
+        """The request's live session; a dead or missing cookie gets a new server-issued one
+        (the presented value is never adopted)."""
+        now = self.now()
+        for presented in _presented(request):
+            found = await self.sessions.resolve(
+                presented, now, idle=timedelta(minutes=self.settings.idle_minutes),
+                kiosk_idle=timedelta(seconds=self.settings.kiosk_idle_seconds), touch=touch)
+            if found is not None:
+                return _Ctx(presented, found)
+        if not create:
+            return None
+        address = client_address(request, self.trusted_proxies)
+        if self.allow_session is not None:
+            wait = await self.allow_session(address)
+            if wait > 0:
+                raise _Refused(wait)
+        kiosk = kiosk or self._kiosk_device(request)
+        token, session = await self.sessions.start(now, kiosk=kiosk, lifetime=timedelta(hours=self.settings.max_hours))
+        return _Ctx(token, session, fresh=True, set_token=token)
+
+    def _cookie(self, resp: web.StreamResponse, ctx: _Ctx) -> None:
+        if ctx.set_token is None:
+            return
+        # Kiosk: a browser-session cookie (gone when the browser closes); else it lasts as
+        # long as the session may.
+        max_age = None if ctx.session.kiosk else max(int(ctx.session.remaining(self.now()).total_seconds()), 1)
+        resp.set_cookie(COOKIE, ctx.set_token, max_age=max_age, httponly=True, samesite="Strict",
+                        secure=self.secure_cookie, path="/chat")
+
+    async def _rotate(self, ctx: _Ctx) -> None:
+        if ctx.session.current and ctx.set_token is None:
+            new = await self.sessions.rotate(ctx.session, ctx.token, self.now())
+            if new is not None:
+                ctx.token = ctx.set_token = new
+
+    def _refused(self, exc: _Refused) -> web.Response:
+        return web.json_response({"ok": False, "error": TOO_MANY_SESSIONS}, status=429,
+                                 headers={"Retry-After": str(max(int(exc.wait + 0.999), 1))})
+
+    async def api_session(self, request: web.Request) -> web.Response:
+        """Open (or keep) the page's session; the page calls this first."""
+        try:
+            ctx = await self._session(request, kiosk=request.query.get("kiosk") == "1")
+        except _Refused as exc:
+            return self._refused(exc)
+        assert ctx is not None
+        resp = web.json_response({"ok": True, "fresh": ctx.fresh, "kiosk": ctx.session.kiosk},
+                                 headers={"Cache-Control": "no-store"})
+        self._cookie(resp, ctx)
         return resp
 
-    def _session(self, request: web.Request, resp: web.StreamResponse | None = None) -> str:
-        sid = request.cookies.get(COOKIE, "")
-        if _SESSION_RE.match(sid):
-            return sid
-        sid = secrets.token_urlsafe(24)
-        if resp is not None:
-            resp.set_cookie(COOKIE, sid, max_age=180 * 86400, httponly=True, samesite="Lax",
-                            secure=self.secure_cookie, path="/chat")
-        return sid
+    async def api_end(self, request: web.Request) -> web.Response:
+        """"Kết thúc phiên": end the session, delete what it held and the cookie."""
+        for presented in _presented(request):
+            user_key = await self.sessions.end(presented, self.now())
+            if user_key is None:
+                continue
+            await self.store.forget(user_key)
+            event = self._wakes.pop(user_key, None)
+            if event is not None:
+                event.set()  # a poll waiting for the ended session answers now, with nothing
+        resp = web.json_response({"ok": True}, headers={"Cache-Control": "no-store"})
+        resp.del_cookie(COOKIE, path="/chat")
+        return resp
 
     async def api_send(self, request: web.Request) -> web.Response:
-        resp = web.json_response({"ok": True})
-        sid = self._session(request, resp)
-        inbound = await self._inbound(request, sid)
+        try:
+            ctx = await self._session(request)
+        except _Refused as exc:
+            return self._refused(exc)
+        assert ctx is not None
+        sid = ctx.session.user_key
+        inbound = await self._inbound(request, sid, client_address(request, self.trusted_proxies))
         if inbound is None:
             return web.json_response({"ok": False, "error": "empty"}, status=400)
+        # Sensitive steps get a new token: a photo of papers, the submission, and every 10 min.
+        if inbound.attachments or (inbound.button or "").startswith(SENSITIVE_BUTTONS) \
+                or ctx.session.due_rotation(self.now()):
+            await self._rotate(ctx)
         await self.handle(inbound)
+        resp = web.json_response({"ok": True, "fresh": ctx.fresh})
+        self._cookie(resp, ctx)
         return resp
 
-    async def _inbound(self, request: web.Request, sid: str) -> Inbound | None:
+    async def _inbound(self, request: web.Request, sid: str, origin: str) -> Inbound | None:
         """Parse a send: JSON {text, button, event_id} or multipart with a ``photo`` file."""
         text = button = None
         event_id = ""
@@ -185,7 +319,7 @@ class WebChat:
             return None
         event_id = event_id[:100] or uuid.uuid4().hex
         return Inbound(channel=CHANNEL, user_id=sid, event_id=f"{sid[:12]}:{event_id}", text=text,
-                       button=button, attachments=tuple(attachments))
+                       button=button, attachments=tuple(attachments), origin=origin)
 
     async def _upload(self, part: Any) -> Attachment:
         """Read an upload up to the limit; a bigger one is reported by size, not kept."""
@@ -211,7 +345,12 @@ class WebChat:
         return data
 
     async def api_poll(self, request: web.Request) -> web.Response:
-        sid = self._session(request)
+        try:
+            ctx = await self._session(request, touch=False)  # waiting for replies is not activity
+        except _Refused as exc:
+            return self._refused(exc)
+        assert ctx is not None
+        sid = ctx.session.user_key
         try:
             after = int(request.query.get("after", "0"))
         except ValueError:
@@ -226,19 +365,23 @@ class WebChat:
             except TimeoutError:
                 pass
         messages = await self.store.since(sid, after)
-        return web.json_response({"messages": messages, "last": messages[-1]["seq"] if messages else after},
-                                 headers={"Cache-Control": "no-store"})
+        resp = web.json_response({"messages": messages, "last": messages[-1]["seq"] if messages else after,
+                                  "fresh": ctx.fresh}, headers={"Cache-Control": "no-store"})
+        self._cookie(resp, ctx)
+        return resp
 
     async def api_file(self, request: web.Request) -> web.Response:
-        sid = self._session(request)
-        item = await self.store.file(sid, request.match_info["file_id"])
+        ctx = await self._session(request, create=False, touch=False)
+        if ctx is None:
+            raise web.HTTPNotFound()
+        item = await self.store.file(ctx.session.user_key, request.match_info["file_id"])
         if item is None:
             raise web.HTTPNotFound()
         data, mime, filename = item
         disposition = "inline" if mime.startswith("image/") else "attachment"
         return web.Response(body=data, content_type=mime, headers={
             "Content-Disposition": f'{disposition}; filename="{filename}"',
-            "Cache-Control": "private, max-age=86400"})
+            "Cache-Control": "private, no-store"})  # nothing of a session left in a shared browser's cache
 
     # -- sending (the engine's replies and the dispatcher's notifications) ----------------
     def _wake(self, sid: str) -> asyncio.Event:
@@ -265,6 +408,18 @@ class WebChat:
         event = self._wakes.pop(user_id, None)
         if event is not None:
             event.set()  # release this session's waiting long-poll; the next one waits anew
+
+
+def _presented(request: web.Request) -> list[str]:
+    """Every value of our cookie in the request: a cookie planted for another path (or the
+    whole site) comes alongside ours, and must neither hide ours nor be adopted."""
+    values = []
+    for header in request.headers.getall("Cookie", []):
+        for pair in header.split(";"):
+            name, _, value = pair.strip().partition("=")
+            if name == COOKIE and value and value not in values:
+                values.append(value.strip('"'))
+    return values[:3]
 
 
 def _image_mime(filename: str) -> str:

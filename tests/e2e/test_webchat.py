@@ -150,8 +150,10 @@ async def test_notice_sent_while_the_page_is_closed_survives_a_restart(fresh_db_
                             form_data=BIRTH_FORM, attachment_ids=[a.id for a in atts])
         await uc.accept(ctx, actor_of(await Officer.get(username="hoathanh.motcua")), d.id)
         await app[RUNTIME].dispatcher.run_once()  # delivered to the mailbox; nobody is polling
+        token = client.session.cookie_jar.filter_cookies(client.make_url("/chat"))["motcua_chat"].value
+        assert token != ident.external_id  # the cookie is a server-issued token, not the engine's user id
     app2 = create_app(settings)
-    async with TestClient(TestServer(app2), cookies={"motcua_chat": ident.external_id}) as client2:
+    async with TestClient(TestServer(app2), cookies={"motcua_chat": token}) as client2:
         b2 = Browser(client2)
         b2.last = b.last
         got = await b2.poll()

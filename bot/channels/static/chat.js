@@ -1,11 +1,21 @@
 // Web chat: send text, button presses and photos; long-poll for the bot's messages.
+// The session is the server's (an HttpOnly cookie); "Kết thúc phiên" and, at a kiosk, an idle
+// timer end it and wipe everything the page shows and holds. No inline script: CSP-friendly.
 (function () {
   "use strict";
+  var body = document.body;
+  var kiosk = body.getAttribute("data-mode") === "kiosk";
+  var idleSeconds = parseInt(body.getAttribute("data-idle") || "0", 10) || 0;
   var log = document.getElementById("log");
   var form = document.getElementById("composer");
   var input = document.getElementById("text");
   var photo = document.getElementById("photo");
+  var endButton = document.getElementById("end");
   var last = 0;
+  var epoch = 0; // bumped on every reset: callbacks of an older session do nothing
+  var controller = null;
+  var idleTimer = null;
+  var ending = false;
 
   function eventId() {
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
@@ -21,9 +31,9 @@
 
   function scroll() { log.scrollTop = log.scrollHeight; }
 
-  function note(text) {
+  function note(text, cls) {
     var p = document.createElement("p");
-    p.className = "note";
+    p.className = cls || "note";
     p.textContent = text;
     log.appendChild(p);
     scroll();
@@ -72,32 +82,109 @@
 
   function mine(text) { bubble("me").textContent = text; scroll(); }
 
+  function call(path, options) {
+    options.credentials = "same-origin";
+    options.signal = controller.signal;
+    return fetch(path, options).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (data) {
+        if (!r.ok) { var e = new Error(data.error || "http " + r.status); e.shown = !!data.error; throw e; }
+        return data;
+      });
+    });
+  }
+
+  function failed(my, text) {
+    return function (e) {
+      if (my !== epoch || (e && e.name === "AbortError")) return;
+      note(e && e.shown ? e.message : text, e && e.shown ? "error" : "note");
+    };
+  }
+
+  function afterSend(my) {
+    return function (data) {
+      if (my === epoch && data.fresh && last > 0) restart("Phiên trước đã hết hạn. Đã bắt đầu phiên mới.");
+    };
+  }
+
   function send(body) {
+    var my = epoch;
     body.event_id = eventId();
-    return fetch("/chat/api/send", {
-      method: "POST", credentials: "same-origin",
-      headers: { "Content-Type": "application/json" }, body: JSON.stringify(body)
-    }).catch(function () { note("Mất kết nối, vui lòng gửi lại."); });
+    return call("/chat/api/send", {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body)
+    }).then(afterSend(my)).catch(failed(my, "Mất kết nối, vui lòng gửi lại."));
   }
 
   function sendPhoto(file) {
+    var my = epoch;
     var data = new FormData();
     data.append("event_id", eventId());
     data.append("photo", file, file.name || "photo.jpg");
     mine("📷 " + (file.name || "ảnh"));
-    return fetch("/chat/api/send", { method: "POST", credentials: "same-origin", body: data })
-      .catch(function () { note("Gửi ảnh không được, vui lòng thử lại."); });
+    return call("/chat/api/send", { method: "POST", body: data })
+      .then(afterSend(my)).catch(failed(my, "Gửi ảnh không được, vui lòng thử lại."));
   }
 
-  function poll() {
-    fetch("/chat/api/poll?after=" + last, { credentials: "same-origin" })
-      .then(function (r) { return r.json(); })
+  function poll(my) {
+    if (my !== epoch) return;
+    call("/chat/api/poll?after=" + last, { method: "GET" })
       .then(function (data) {
+        if (my !== epoch) return;
+        if (data.fresh && last > 0) { restart("Phiên trước đã hết hạn. Đã bắt đầu phiên mới."); return; }
         if (data.last < last) { last = 0; }
         data.messages.forEach(function (m) { if (m.seq > last) { render(m); last = m.seq; } });
-        poll();
+        poll(my);
       })
-      .catch(function () { setTimeout(poll, 3000); });
+      .catch(function (e) {
+        if (my !== epoch || (e && e.name === "AbortError")) return;
+        if (e && e.shown) note(e.message, "error");
+        setTimeout(function () { poll(my); }, e && e.shown ? 15000 : 3000);
+      });
+  }
+
+  // Forget everything shown and held: messages, typed text, storage, pending requests.
+  function wipe() {
+    epoch += 1;
+    if (controller) controller.abort();
+    controller = new AbortController();
+    log.replaceChildren();
+    input.value = "";
+    photo.value = "";
+    last = 0;
+    try { sessionStorage.clear(); } catch (e) { /* storage disabled */ }
+  }
+
+  function restart(text) {
+    wipe();
+    if (text) note(text);
+    poll(epoch);
+  }
+
+  function open() {
+    var my = epoch;
+    call("/chat/api/session" + (kiosk ? "?kiosk=1" : ""), { method: "POST" })
+      .then(function () {
+        poll(my);
+        setTimeout(function () { if (my === epoch && last === 0) send({ text: "/start" }); }, 600);
+      })
+      .catch(function (e) {
+        if (my !== epoch || (e && e.name === "AbortError")) return;
+        note(e && e.shown ? e.message : "Mất kết nối, đang thử lại…", e && e.shown ? "error" : "note");
+        setTimeout(function () { if (my === epoch) open(); }, 15000);
+      });
+  }
+
+  function endSession() {
+    if (ending) return;
+    ending = true;
+    wipe();
+    var done = function () { window.location.replace(window.location.pathname + window.location.search); };
+    fetch("/chat/api/end", { method: "POST", credentials: "same-origin" }).then(done, done);
+  }
+
+  function activity() {
+    if (!kiosk || !idleSeconds) return;
+    if (idleTimer) clearTimeout(idleTimer);
+    idleTimer = setTimeout(endSession, idleSeconds * 1000);
   }
 
   form.addEventListener("submit", function (e) {
@@ -112,7 +199,14 @@
     if (photo.files.length) sendPhoto(photo.files[0]);
     photo.value = "";
   });
+  endButton.addEventListener("click", function () {
+    if (kiosk || window.confirm("Kết thúc phiên và xóa cuộc trò chuyện trên trang này?")) endSession();
+  });
+  ["keydown", "pointerdown", "touchstart", "input"].forEach(function (name) {
+    document.addEventListener(name, activity, { passive: true });
+  });
 
-  poll();
-  setTimeout(function () { if (last === 0) send({ text: "/start" }); }, 600);
+  controller = new AbortController();
+  activity();
+  open();
 })();
