@@ -1,4 +1,4 @@
-"""The ``motcua`` command: serve, migrate, seed-demo, ocr, makemigrations."""
+"""The ``motcua`` command: serve, migrate, seed-demo, create-admin, purge, ocr, makemigrations."""
 
 from __future__ import annotations
 
@@ -14,8 +14,13 @@ def main(argv: list[str] | None = None) -> int:
     serve = sub.add_parser("serve", help="run the web app, chat channels and dispatcher")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+    serve.add_argument("--demo", action="store_true", help="seed the demo agencies and accounts (development only)")
     sub.add_parser("migrate", help="bring the database schema up to date")
-    sub.add_parser("seed-demo", help="create the demo agencies and officer accounts")
+    sub.add_parser("seed-demo", help="create the demo agencies and officer accounts (development only)")
+    admin = sub.add_parser("create-admin", help="open an admin account (password: prompt or MOTCUA_ADMIN_PASSWORD)")
+    admin.add_argument("username")
+    admin.add_argument("--full-name", default="Quản trị hệ thống")
+    sub.add_parser("purge", help="delete personal data past its retention period (docs/privacy.md)")
     sub.add_parser("makemigrations", help="(developers) write a migration for model changes")
     ocr = sub.add_parser("ocr", help="read photos of papers; one JSON line per image")
     ocr.add_argument("images", nargs="+")
@@ -31,7 +36,8 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = Settings.from_env()
     if args.command == "serve":
-        return _serve(settings.with_(**{k: v for k, v in (("host", args.host), ("port", args.port)) if v}))
+        changes = {k: v for k, v in (("host", args.host), ("port", args.port)) if v}
+        return _serve(settings.with_(**changes, **({"seed_demo": True} if args.demo else {})))
     if args.command == "migrate":
         from backend.db import migrate
 
@@ -39,25 +45,84 @@ def main(argv: list[str] | None = None) -> int:
         print("database is up to date")
         return 0
     if args.command == "seed-demo":
+        if settings.production:
+            print("motcua: refusing to seed demo accounts in production (MOTCUA_ENV=production)", file=sys.stderr)
+            return 2
         return asyncio.run(_seed(settings))
+    if args.command == "create-admin":
+        return asyncio.run(_create_admin(settings, args.username, args.full_name))
+    if args.command == "purge":
+        return asyncio.run(_purge(settings))
     if args.command == "makemigrations":
         return _makemigrations(settings)
     return 2
 
 
 def _serve(settings) -> int:  # noqa: ANN001
+    import os
+
     from aiohttp import web
 
     from backend.services.seed import DEMO_PASSWORD
-    from backend.web.app import create_app
+    from backend.web.app import RUNTIME, StartupRefused, create_app
 
+    os.umask(0o077)  # before anything is written: SQLite creates its database and journals itself
+    try:
+        app = create_app(settings)
+    except StartupRefused as exc:
+        print(f"motcua: {exc}", file=sys.stderr)
+        return 2
     print(f"Motcua on {settings.base_url}  (web chat: /chat, officer console: /console, lookup: /tra-cuu)")
-    if settings.seed_demo:
-        print(
-            f"Demo accounts: hoathanh.motcua, hoathanh.truongphong, hoathanh.chuyenvien, "
-            f"hoathanh.lanhdao, hoathanh.vanthu, admin — password {DEMO_PASSWORD!r} (changed at first login)"
-        )
-    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
+
+    async def tell_demo(app: web.Application) -> None:  # runs after storage started, so after seeding
+        if app[RUNTIME].extras.get("demo_seeded"):
+            print(
+                f"Demo accounts: hoathanh.motcua, hoathanh.truongphong, hoathanh.chuyenvien, "
+                f"hoathanh.lanhdao, hoathanh.vanthu, admin — password {DEMO_PASSWORD!r} (changed at first login)",
+                flush=True,
+            )
+
+    app.on_startup.append(tell_demo)
+    try:
+        web.run_app(app, host=settings.host, port=settings.port, print=None)
+    except StartupRefused as exc:
+        print(f"motcua: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+async def _create_admin(settings, username: str, full_name: str) -> int:  # noqa: ANN001
+    import getpass
+    import os
+
+    from backend.db import close_db, open_db
+    from backend.db.models import Officer
+    from backend.domain.workflow import Role
+    from backend.services import passwords
+    from backend.services.errors import InvalidInput
+    from backend.services.officers import create_officer
+
+    password = os.environ.get("MOTCUA_ADMIN_PASSWORD", "")
+    if not password:
+        password = getpass.getpass(f"Password for {username}: ")
+        if getpass.getpass("Again: ") != password:
+            print("motcua: the passwords differ", file=sys.stderr)
+            return 2
+    try:
+        passwords.check(password, username=username, full_name=full_name)
+    except InvalidInput as exc:
+        print(f"motcua: {exc}", file=sys.stderr)
+        return 2
+    await open_db(settings.database_url)
+    try:
+        if await Officer.exists(username=username):
+            print(f"motcua: an account named {username!r} exists already", file=sys.stderr)
+            return 2
+        await create_officer(username=username, full_name=full_name, role=Role.ADMIN, password=password,
+                             agency_id=None, must_change_password=False)
+    finally:
+        await close_db()
+    print(f"admin account {username!r} created")
     return 0
 
 
@@ -71,6 +136,23 @@ async def _seed(settings) -> int:  # noqa: ANN001
     finally:
         await close_db()
     print(f"{len(seeded.agencies)} agencies, {len(seeded.officers)} officer accounts")
+    return 0
+
+
+async def _purge(settings) -> int:  # noqa: ANN001
+    from backend.db import close_db, open_db
+    from backend.services import retention
+    from backend.services.catalogue import Catalogue
+    from backend.services.context import ServiceContext
+
+    await open_db(settings.database_url)
+    try:
+        counts = await retention.purge(ServiceContext(catalogue=Catalogue(), files_dir=settings.files_dir),
+                                       settings.retention)
+    finally:
+        await close_db()
+    for kind, n in counts.items():
+        print(f"{kind}: {n}")
     return 0
 
 

@@ -15,8 +15,9 @@ MIGRATIONS = "backend.db.migrations"
 
 def tortoise_config(db_url: str) -> dict[str, Any]:
     """The Tortoise configuration for one database URL (sqlite://… or postgres://…)."""
-    if db_url.startswith("sqlite://") and db_url not in ("sqlite://:memory:",):
-        Path(db_url.removeprefix("sqlite://")).parent.mkdir(parents=True, exist_ok=True)
+    path = _sqlite_path(db_url)
+    if path is not None:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     return {
         "connections": {"default": db_url},
         "apps": {"models": {"models": [MODELS], "default_connection": "default", "migrations": MIGRATIONS}},
@@ -38,6 +39,23 @@ async def open_db(db_url: str, *, run_migrations: bool = True) -> None:
     if run_migrations:
         await migrate(db_url)
     await Tortoise.init(config=tortoise_config(db_url))
+    _private_sqlite(db_url)
+
+
+def _sqlite_path(db_url: str) -> Path | None:
+    if db_url.startswith("sqlite://") and db_url not in ("sqlite://:memory:",):
+        return Path(db_url.removeprefix("sqlite://"))
+    return None
+
+
+def _private_sqlite(db_url: str) -> None:
+    """The database and its journals owner-only (SQLite gives new journals the database's mode)."""
+    path = _sqlite_path(db_url)
+    if path is None:
+        return
+    for p in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm", "-journal"))):
+        if p.exists():
+            p.chmod(0o600)
 
 
 async def close_db() -> None:

@@ -11,6 +11,7 @@ from tortoise.transactions import in_transaction
 
 from backend.db.models import Attachment, ChannelIdentity, Citizen, Dossier, OutboxMessage
 from backend.services.context import ServiceContext
+from backend.services.files import write_private
 
 
 async def identify(ctx: ServiceContext, channel: str, external_id: str, display_name: str = "") -> ChannelIdentity:
@@ -62,10 +63,7 @@ async def store_attachment(
     digest = hashlib.sha256(data).hexdigest()
     path = _path_for(ctx, digest)
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(data)
-        tmp.replace(path)
+        write_private(path, data, ctx.files_dir)
     return await Attachment.create(
         citizen_id=citizen_id,
         component=component,

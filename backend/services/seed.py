@@ -84,4 +84,12 @@ async def seed_demo(password: str = DEMO_PASSWORD) -> Seeded:
             agency_id=None,
             password_hash=shared_hash,
         )
+    await Officer.filter(id__in=[o.id for o in officers.values()]).update(demo=True)
+    for officer in officers.values():
+        officer.demo = True
     return Seeded(agencies, officers)
+
+
+async def active_demo_accounts() -> list[str]:
+    """Usernames of demo accounts that can still log in (production refuses to start with any)."""
+    return sorted(await Officer.filter(demo=True, active=True).values_list("username", flat=True))

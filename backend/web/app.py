@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,19 +20,23 @@ from backend.db import close_db, open_db
 from backend.db.models import Agency
 from backend.notify.dispatcher import ChannelSender, Dispatcher
 from backend.notify.render import make_renderer
+from backend.services import retention
 from backend.services.catalogue import Catalogue
 from backend.services.clock import Clock, SystemClock
 from backend.services.context import ServiceContext
 from backend.services.digest import queue_morning_digest
+from backend.services.files import private_dir, tighten
 from backend.services.lookup import remind_due
-from backend.services.seed import seed_demo
+from backend.services.seed import active_demo_accounts, seed_demo
 from backend.settings import Settings
+from backend.web import hardening
 
 log = logging.getLogger(__name__)
 
 REMINDER_INTERVAL = 600.0  # seconds between due-date reminder passes
 REMINDER_HOURS = 4.0  # remind when a dossier is due within this many office hours
 DIGEST_INTERVAL = 300.0  # seconds between checks for the 07:00 morning digest
+RETENTION_FIRST_DELAY = 60.0  # seconds after start before the first retention purge
 
 
 @dataclass
@@ -50,6 +55,10 @@ class Runtime:
         self.dispatcher.wake()
 
 
+class StartupRefused(RuntimeError):
+    """The app would start in an unsafe state (e.g. demo accounts in production)."""
+
+
 SETTINGS = web.AppKey("settings", Settings)
 RUNTIME = web.AppKey("runtime", Runtime)
 
@@ -60,8 +69,13 @@ ChannelStarter = Callable[[web.Application, Runtime], Awaitable[Callable[[], Awa
 def create_app(
     settings: Settings, *, clock: Clock | None = None, catalogue: Catalogue | None = None
 ) -> web.Application:
+    if settings.production and settings.seed_demo:
+        raise StartupRefused("demo data is for development: unset MOTCUA_SEED_DEMO (or --demo) in production")
+    # Owner-only files whatever the caller's umask: SQLite creates its database and journals itself.
+    os.umask(0o077)
     app = web.Application(client_max_size=45 * 1024 * 1024)  # photos up to 40 MB reach the check
     app[SETTINGS] = settings
+    hardening.install(app, https=settings.base_url.startswith("https://"))
     ctx = ServiceContext(
         catalogue=catalogue or Catalogue(),
         clock=clock or SystemClock(),
@@ -101,11 +115,22 @@ async def _health(request: web.Request) -> web.Response:
 
 async def _storage(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir, settings.data_dir)
+    await asyncio.to_thread(tighten, settings.data_dir)  # files left readable by an older version
     await open_db(settings.database_url)
-    if settings.seed_demo and not await Agency.exists():
-        await seed_demo()
-        log.info("seeded demo agencies and officers")
+    try:
+        if settings.seed_demo and not await Agency.exists():
+            await seed_demo()
+            app[RUNTIME].extras["demo_seeded"] = True
+            log.info("seeded demo agencies and officers")
+        if settings.production and (demo := await active_demo_accounts()):
+            raise StartupRefused(
+                f"refusing to start in production with {len(demo)} demo account(s) active "
+                f"({', '.join(demo)}): deactivate or delete the demo accounts first"
+            )
+    except BaseException:
+        await close_db()
+        raise
     yield
     await close_db()
 
@@ -117,6 +142,8 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
         asyncio.create_task(_reminders(rt), name="due-reminders"),
         asyncio.create_task(_digests(rt), name="morning-digest"),
     ]
+    if rt.settings.retention.interval_minutes > 0:
+        tasks.append(asyncio.create_task(_retention(rt), name="retention-purge"))
     yield
     rt.dispatcher.stop()
     for t in tasks[1:]:
@@ -143,6 +170,20 @@ async def _digests(rt: Runtime) -> None:
         except Exception:  # long-running loop: log, then continue
             log.exception("morning digest failed")
         await asyncio.sleep(DIGEST_INTERVAL)
+
+
+async def _retention(rt: Runtime) -> None:
+    """Delete personal data past its retention period (docs/privacy.md), every interval."""
+    policy = rt.settings.retention
+    await asyncio.sleep(RETENTION_FIRST_DELAY)  # not in the start-up rush
+    while True:
+        try:
+            counts = await retention.purge(rt.ctx, policy)
+            if any(counts.values()):
+                log.info("retention purge: %s", ", ".join(f"{k}={v}" for k, v in counts.items() if v))
+        except Exception:  # long-running loop: log, then continue
+            log.exception("retention purge failed")
+        await asyncio.sleep(policy.interval_minutes * 60.0)
 
 
 async def _channels(app: web.Application) -> AsyncIterator[None]:

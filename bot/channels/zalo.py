@@ -1,7 +1,8 @@
 """Zalo Official Account: translation between the OA API v3 and the engine.
 
 Inbound: ``POST /zalo/webhook`` verifies ``X-ZEvent-Signature`` (a missing or wrong one is
-refused with 401), parses the event, answers 200 at once and hands the ``Inbound`` to the
+refused with 401) and the event's timestamp (outside ``webhook_tolerance_minutes`` of now: a
+replay, refused with 401), parses the event, answers 200 at once and hands the ``Inbound`` to the
 engine in the background (Zalo wants an answer within about 2 s and retries; the engine
 de-duplicates on ``msg_id``). Zalo has no callback buttons: ``oa.query.show`` sends the
 button's payload back as if typed; it is mapped back to ``Inbound.button`` from the last
@@ -17,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -28,7 +30,7 @@ from aiohttp import web
 from backend.domain.messages import Attachment, Button, DeliveryError, Document, Image, Inbound, Outbound, Text
 from backend.settings import ZaloSettings
 from bot.channels.zalo_client import TokenPair, ZaloError, ZaloOaClient, echoed_button, flatten_buttons
-from bot.channels.zalo_webhook import parse_event, verify_signature
+from bot.channels.zalo_webhook import age_seconds, parse_event, verify_signature
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +75,9 @@ class ZaloChannel:
     name = CHANNEL
 
     def __init__(self, settings: ZaloSettings, handle: Handle, token_store: Any,
-                 session: aiohttp.ClientSession | None = None) -> None:
+                 session: aiohttp.ClientSession | None = None, now: Callable[[], float] = time.time) -> None:
         self.settings = settings
+        self.now = now  # epoch seconds: a signed event far from it is a replay
         self.handle = handle
         self.token_store = token_store
         self._session = session
@@ -109,7 +112,20 @@ class ZaloChannel:
             body = json.loads(raw)
         except ValueError:
             return web.json_response({"error": "bad json"}, status=400)
-        inbound = parse_event(body) if isinstance(body, dict) else None
+        age = age_seconds(body, self.now()) if isinstance(body, dict) else None
+        if age is None:
+            return web.json_response({"error": "bad timestamp"}, status=400)
+        if abs(age) > self.settings.webhook_tolerance_minutes * 60:
+            log.warning("zalo webhook refused: timestamp %.0f s from now", age)
+            return web.json_response({"error": "stale event"}, status=401)
+        try:
+            inbound = parse_event(body)
+        except (AttributeError, TypeError, ValueError, OverflowError):  # wrong types in a signed body
+            inbound = None
+            log.warning("zalo webhook: malformed event ignored")
+        if inbound is not None and not isinstance(inbound.text, str | None):
+            log.warning("zalo webhook: malformed event ignored")
+            inbound = None
         if inbound is not None:  # a retried delivery is dropped by the engine (event id claimed once)
             task = asyncio.create_task(self._turn(self.as_button(inbound)))
             self._tasks.add(task)

@@ -123,6 +123,12 @@ def _int(value: Any) -> int | None:
         return None
 
 
+def age_seconds(body: dict[str, Any], now: float) -> float | None:
+    """How long ago (seconds; negative: in the future) the event was sent; None without a timestamp."""
+    ms = _int(body.get("timestamp"))
+    return now - ms / 1000 if ms is not None else None
+
+
 def _time(value: Any) -> datetime | None:
     """Zalo's timestamp: epoch milliseconds, as a string."""
     ms = _int(value)
