@@ -32,6 +32,7 @@ from backend.services.errors import Conflict, Forbidden, InvalidInput, NotFound,
 from backend.services.officers import actor_of
 from backend.web.app import RUNTIME
 from backend.web.console.common import error_page, form_of, me, page, render, see_other, state
+from backend.web.params import as_id, query_text
 
 WORKFLOW_ROLES = (Role.ONE_STOP, Role.DEPARTMENT_HEAD, Role.SPECIALIST, Role.AGENCY_HEAD, Role.CLERK)
 
@@ -100,7 +101,7 @@ async def queue(request: web.Request) -> web.StreamResponse:
     officer: Officer = me(request)
     ctx = _ctx(request)
     actor = actor_of(officer)
-    q = request.query.get("q", "").strip()[:60]
+    q = query_text(request, "q", limit=60)
     only = request.query.get("loc", "")  # overdue | soon | ""
     status_filter = request.query.get("trang_thai", "")
     tasks = await lookup.tasks_for(ctx, actor)
@@ -156,9 +157,8 @@ def _matches(d: Dossier, q: str) -> bool:
 # -- the dossier page -------------------------------------------------------------------
 async def _own_dossier(request: web.Request) -> Dossier | None:
     """The dossier, if it belongs to the officer's agency; another agency's is 'not found'."""
-    try:
-        dossier_id = int(request.match_info["id"])
-    except ValueError:
+    dossier_id = as_id(request.match_info["id"])
+    if dossier_id is None:
         return None
     d = await Dossier.get_or_none(id=dossier_id)
     if d is None or d.agency_id != me(request).agency_id:  # type: ignore[attr-defined]
@@ -287,6 +287,9 @@ def ocr_labels(proc: Any, component: str) -> dict[str, str]:
     return labels
 
 
+PURGED_TEXT = "Ảnh đã xóa theo thời hạn lưu trữ."
+
+
 def _attachment_view(a: Attachment, comp_names: dict[str, str], labels: dict[str, str]) -> dict[str, Any]:
     ocr = a.ocr or {}
     conf = ocr.get("confidence") or {}
@@ -309,6 +312,7 @@ def _attachment_view(a: Attachment, comp_names: dict[str, str], labels: dict[str
         "fields": fields,
         "overall": overall,
         "round": a.supplement_round,
+        "purged": a.purged_at is not None,
     }
 
 
@@ -357,10 +361,9 @@ async def _do(request: web.Request, action: Action, d: Dossier, form: dict[str, 
             items = _supplement_items(form, state(request).multi.getall("item", []))
             await uc.request_supplement(ctx, actor, d.id, items, str(form.get("note", "")), **kw)
         case Action.ASSIGN:
-            try:
-                specialist = int(str(form.get("specialist", "")))
-            except ValueError:
-                raise InvalidInput("Vui lòng chọn chuyên viên thụ lý.") from None
+            specialist = as_id(form.get("specialist"))
+            if specialist is None:
+                raise InvalidInput("Vui lòng chọn chuyên viên thụ lý.")
             await uc.assign(ctx, actor, d.id, specialist, **kw)
         case Action.CONSULT:
             deadline = _when(str(form.get("deadline", "")))
@@ -430,13 +433,13 @@ async def act(request: web.Request) -> web.StreamResponse:
 @page(WORKFLOW_ROLES)
 async def attachment_file(request: web.Request) -> web.StreamResponse:
     """A photo the citizen sent, for officers of the dossier's agency only."""
-    try:
-        att = await Attachment.get_or_none(id=int(request.match_info["id"]))
-    except ValueError:
-        att = None
+    att_id = as_id(request.match_info["id"])
+    att = await Attachment.get_or_none(id=att_id) if att_id else None
     d = await Dossier.get_or_none(id=att.dossier_id) if att and att.dossier_id else None  # type: ignore[attr-defined]
     if att is None or d is None or d.agency_id != me(request).agency_id:  # type: ignore[attr-defined]
         return error_page(request, 404, "Không tìm thấy tệp.")
+    if att.purged_at is not None:  # deleted under the retention policy: gone for good
+        return error_page(request, 410, PURGED_TEXT)
     try:
         body = await asyncio.to_thread(Path(att.stored_path).read_bytes)
     except OSError:
