@@ -104,6 +104,7 @@ FUTURE_DATE = "Ngày này ở tương lai. Vui lòng kiểm tra lại."
 
 # -- lookup -------------------------------------------------------------------------------
 ASK_CODE = "Vui lòng gõ mã hồ sơ (ví dụ 000.31.57.H57-261123-0001) hoặc gửi ảnh mã QR trên giấy hẹn."
+LOOKUP_LIMITED = "Anh/chị tra cứu quá nhiều lần trong thời gian ngắn. Vui lòng thử lại sau {seconds} giây."
 NOT_A_CODE = "Đây không phải mã hồ sơ. Mã có dạng 000.31.57.H57-261123-0001 (in trên giấy hẹn)."
 QR_NOT_OURS = "Mã QR trong ảnh không phải mã hồ sơ Một cửa. Vui lòng gửi ảnh mã QR trên giấy hẹn, hoặc gõ mã hồ sơ."
 QR_NONE = "Không tìm thấy mã QR trong ảnh. Vui lòng chụp gần, rõ mã QR trên giấy hẹn, hoặc gõ mã hồ sơ."
@@ -138,9 +139,10 @@ PHOTO_IN_MENU = "Để nộp hồ sơ mới, anh/chị chọn «Nộp hồ sơ»
 RATED = "Cảm ơn anh/chị đã đánh giá {stars} cho hồ sơ {code}!"
 
 # -- officers -----------------------------------------------------------------------------
-LINKED = ("Đã liên kết với tài khoản cán bộ {name} ({role}). "
-          "Việc cần xử lý sẽ được gửi đến đây; bấm nút trên tin nhắn để xử lý.")
-NOT_LINKED = "Tài khoản chat này chưa liên kết với cán bộ nào. Gửi «/lienket <mã 6 số>» (lấy mã trên trang quản trị)."
+LINKED = ("Đã nhận mã liên kết với tài khoản cán bộ {name} ({role}). Liên kết đang chờ xác nhận: "
+          "vui lòng vào trang quản trị, mục «Tài khoản», bấm «Xác nhận». Sau đó việc cần xử lý sẽ được gửi đến đây.")
+NOT_LINKED = ("Tài khoản chat này chưa liên kết với cán bộ nào. Lấy mã trên trang quản trị (mục «Tài khoản») "
+              "rồi gửi «/lienket <mã>» hoặc quét mã QR ở đó.")
 OFFICER_DONE = "Đã thực hiện «{action}» hồ sơ {code}. Trạng thái mới: {status}."
 OFFICER_ASK_REASON = "Hồ sơ {code}: vui lòng gõ {what} (gửi một tin nhắn)."
 OFFICER_REASON_WHAT = {
@@ -153,3 +155,21 @@ OFFICER_PICK_SPECIALIST = "Hồ sơ {code}: phân công cho chuyên viên nào?"
 OFFICER_NO_SPECIALIST = "Phòng chưa có chuyên viên nào để phân công."
 OFFICER_UNKNOWN_ACTION = "Thao tác này chưa làm được trong chat. Vui lòng dùng trang quản trị."
 OFFICER_NEED_TEXT = "Vui lòng gõ nội dung bằng chữ."
+
+# -- officer chat links ---------------------------------------------------------------------
+LINK_UNCONFIRMED = ("Liên kết của tài khoản chat này chưa được xác nhận. Vui lòng vào trang quản trị, "
+                    "mục «Tài khoản», bấm «Xác nhận» trước khi thao tác trong chat.")
+LINK_SETTLING = "Liên kết vừa được xác nhận. Vì an toàn, vui lòng đợi một phút rồi thao tác lại."
+
+# -- input checks (names, addresses) ---------------------------------------------------------
+BAD_NAME = {
+    "too_long": "Họ tên dài quá 100 ký tự. Vui lòng gõ lại họ và tên.",
+    "digits": "Họ tên không được có chữ số. Vui lòng gõ lại họ và tên.",
+    "symbols": "Họ tên chỉ gồm chữ cái, dấu cách, dấu gạch nối (-), dấu nháy (') và dấu chấm. Vui lòng gõ lại.",
+    "too_short": "Họ tên cần ít nhất 2 chữ cái. Vui lòng gõ đầy đủ họ và tên.",
+}
+BAD_ADDRESS = {
+    "too_long": "Địa chỉ dài quá 255 ký tự. Vui lòng gõ ngắn gọn hơn.",
+    "symbols": "Địa chỉ chỉ gồm chữ, số, dấu cách và các dấu , . / - ( ) ' #. Vui lòng gõ lại.",
+    "no_letters": "Địa chỉ cần có tên (chữ cái), ví dụ «Ấp Long Bình, phường Hòa Thành». Vui lòng gõ lại.",
+}

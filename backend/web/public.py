@@ -49,7 +49,6 @@ async def lookup_page(request: web.Request) -> web.StreamResponse:
 def _page(request: web.Request, ctx: dict, *, status: int = 200) -> web.Response:
     resp = render(request, "lookup.html", ctx, status=status)
     resp.headers["Cache-Control"] = "no-store"
-    resp.headers["Referrer-Policy"] = "no-referrer"  # the code is in the URL
     return resp
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from backend.domain.codes import find_code
 from backend.domain.messages import Button, Conversation, Image, Inbound, Outbound
 from backend.domain.workflow import Role, Status
-from backend.services import citizens
+from backend.services import citizens, ratelimits
 from backend.services.context import Actor
 from backend.services.lookup import DossierView
 from backend.services.lookup import lookup as lookup_view
@@ -46,7 +46,11 @@ async def by_photo(inbound: Inbound, conv: Conversation, svc: Services) -> Resul
 
 
 async def show(raw: str, svc: Services) -> list[Outbound]:
-    """The lookup answer; ``NotFound`` (a reply) for an unknown code."""
+    """The lookup answer; ``NotFound`` (a reply) for an unknown code. Under the same shared
+    limit as the public page: per chat, and per client address where the channel knows it."""
+    subjects = [f"chat:{svc.channel}:{svc.user_id}", f"ip:{svc.origin}" if svc.origin else ""]
+    if wait := await ratelimits.take_all(ratelimits.LOOKUP, subjects):
+        raise ChatError(texts.LOOKUP_LIMITED.format(seconds=int(wait) + 1))
     viewer = Actor(Role.CITIZEN, citizen_id=svc.citizen_id)
     view = await lookup_view(svc.ctx, raw, viewer=viewer)
     from bot.handlers.submit import qr_png
