@@ -35,6 +35,8 @@ _TABLES = (
     "auth_throttle",
     "rate_bucket",
     "webchat_session",
+    "inbound_update",
+    "idempotency_record",
     "officer_channel_link",
     "channel_identity",
     "citizen",

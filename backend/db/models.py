@@ -210,6 +210,7 @@ class Dossier(Model):
     rating = fields.IntField(null=True)
     rating_comment = fields.TextField(default="")
     version = fields.IntField(default=0)  # bumped by every action: guards double taps
+    submission_key = fields.CharField(max_length=160, null=True, unique=True)  # the chat event that filed it
     updated_at = UtcDatetimeField(auto_now=True)
 
     class Meta:
@@ -283,6 +284,9 @@ class OutboxMessage(Model):
     delivered = fields.JSONField(default=list)
     created_at = UtcDatetimeField(auto_now_add=True)
     sent_at = UtcDatetimeField(null=True)
+    dedupe_key = fields.CharField(max_length=200, null=True, unique=True)  # a notice queued once only
+    channel = fields.CharField(max_length=16, default="")  # recipient "chat": a reply to this chat
+    chat_user = fields.CharField(max_length=128, default="")
 
     class Meta:
         table = "outbox_message"
@@ -367,3 +371,37 @@ class WebchatSession(Model):
 
     class Meta:
         table = "webchat_session"
+
+
+class InboundUpdate(Model):
+    """An update a channel received (the inbox), stored before the channel is answered.
+
+    A worker claims it with a lease and handles it; ``handled_at`` is set in the same
+    transaction as the conversation state and the replies, so a crash at any point leaves
+    it to be handled again, once.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    channel = fields.CharField(max_length=16)
+    event_id = fields.CharField(max_length=128)
+    user_id = fields.CharField(max_length=128)
+    payload = fields.JSONField()
+    received_at = UtcDatetimeField()
+    claimed_until = UtcDatetimeField(null=True)
+    attempts = fields.IntField(default=0)
+    handled_at = UtcDatetimeField(null=True, db_index=True)
+
+    class Meta:
+        table = "inbound_update"
+        unique_together = (("channel", "event_id"),)
+
+
+class IdempotencyRecord(Model):
+    """The first result of a use case run for one chat event: a retried turn reuses it."""
+
+    key = fields.CharField(max_length=200, primary_key=True)
+    result = fields.JSONField()
+    created_at = UtcDatetimeField()
+
+    class Meta:
+        table = "idempotency_record"
