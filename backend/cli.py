@@ -15,6 +15,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.add_argument("--demo", action="store_true", help="seed the demo agencies and accounts (development only)")
+    serve.add_argument("--role", choices=("all", "web", "worker"), default=None,
+                       help="all (default; MOTCUA_ROLE): everything in one process; web: HTTP, web chat, webhooks; "
+                            "worker: dispatcher, reminders, digests, retention (docs/deploy.md)")
     sub.add_parser("migrate", help="bring the database schema up to date")
     sub.add_parser("seed-demo", help="create the demo agencies and officer accounts (development only)")
     admin = sub.add_parser("create-admin", help="open an admin account (password: prompt or MOTCUA_ADMIN_PASSWORD)")
@@ -26,18 +29,24 @@ def main(argv: list[str] | None = None) -> int:
     ocr.add_argument("images", nargs="+")
     args = parser.parse_args(argv)
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "ocr":
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         from bot.ocr.cli import main as ocr_main
 
         return ocr_main(args.images)
 
-    from backend.settings import Settings
+    from backend.services import logctx
+    from backend.settings import Settings, SettingsError
 
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env(serving=args.command == "serve")
+    except SettingsError as exc:  # every problem at once, each by its variable
+        print("motcua: bad configuration:\n" + "\n".join(f"  {p}" for p in exc.problems), file=sys.stderr)
+        return 2
+    logctx.configure(settings.log_format)
     if args.command == "serve":
         changes = {k: v for k, v in (("host", args.host), ("port", args.port)) if v}
-        return _serve(settings.with_(**changes, **({"seed_demo": True} if args.demo else {})))
+        return _serve(settings.with_(**changes, **({"seed_demo": True} if args.demo else {})), args.role)
     if args.command == "migrate":
         from backend.db import migrate
 
@@ -58,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     return 2
 
 
-def _serve(settings) -> int:  # noqa: ANN001
+def _serve(settings, role: str | None = None) -> int:  # noqa: ANN001
     import os
 
     from aiohttp import web
@@ -67,12 +76,18 @@ def _serve(settings) -> int:  # noqa: ANN001
     from backend.web.app import RUNTIME, StartupRefused, create_app
 
     os.umask(0o077)  # before anything is written: SQLite creates its database and journals itself
+    # MOTCUA_ROLE until Settings carries it; the flag wins.
+    role = role or settings.role
     try:
-        app = create_app(settings)
+        app = create_app(settings, role=role)
     except StartupRefused as exc:
         print(f"motcua: {exc}", file=sys.stderr)
         return 2
-    print(f"Motcua on {settings.base_url}  (web chat: /chat, officer console: /console, lookup: /tra-cuu)")
+    if role == "worker":
+        print(f"Motcua worker on http://{settings.host}:{settings.port}  (/healthz, /readyz, /metrics)", flush=True)
+    else:
+        print(f"Motcua on {settings.base_url}  (web chat: /chat, officer console: /console, lookup: /tra-cuu)",
+              flush=True)
 
     async def tell_demo(app: web.Application) -> None:  # runs after storage started, so after seeding
         if app[RUNTIME].extras.get("demo_seeded"):

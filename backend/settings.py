@@ -2,31 +2,86 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 
-def _env(name: str, default: str = "") -> str:
-    return os.environ.get(name, default).strip()
+class SettingsError(ValueError):
+    """The environment holds bad settings: every problem, each naming its variable."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = list(problems)
+        super().__init__("; ".join(self.problems))
 
 
-def _int(name: str, default: int) -> int:
-    raw = _env(name)
+class _Env:
+    """Reads variables and collects every problem instead of stopping at the first."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def text(self, name: str, default: str = "") -> str:
+        return os.environ.get(name, default).strip()
+
+    def number(self, name: str, default: int, *, low: int = 0, high: int | None = None) -> int:
+        raw = self.text(name)
+        if not raw:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            self.problems.append(f"{name}: must be a whole number, not {raw!r}")
+            return default
+        if value < low or (high is not None and value > high):
+            bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
+            self.problems.append(f"{name}: must be {bounds}, not {value}")
+            return default
+        return value
+
+    def items(self, name: str) -> tuple[str, ...]:
+        return tuple(x.strip() for x in self.text(name).split(",") if x.strip())
+
+    def networks(self, name: str) -> tuple[str, ...]:
+        """Addresses or networks (10.0.0.1, 10.0.0.0/8, ::1); each bad entry is a problem."""
+        items = self.items(name)
+        for item in items:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                self.problems.append(f"{name}: {item!r} is not an IP address or network")
+        return tuple(i for i in items if _is_network(i))
+
+    def flag(self, name: str, default: bool) -> bool:
+        raw = self.text(name).lower()
+        if not raw:
+            return default
+        if raw in _TRUE or raw in _FALSE:
+            return raw in _TRUE
+        self.problems.append(f"{name}: must be one of 1/true/yes/on or 0/false/no/off, not {raw!r}")
+        return default
+
+    def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
+        raw = self.text(name, default).lower() or default
+        if raw not in choices:
+            self.problems.append(f"{name}: must be one of {', '.join(choices)}, not {raw!r}")
+        return raw
+
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+_LOOPBACK = ("localhost", "127.0.0.1", "::1")
+
+
+def _is_network(item: str) -> bool:
     try:
-        return int(raw) if raw else default
+        ipaddress.ip_network(item, strict=False)
     except ValueError:
-        raise ValueError(f"{name} must be a whole number, not {raw!r}") from None
-
-
-def _list(name: str) -> tuple[str, ...]:
-    return tuple(x.strip() for x in _env(name).split(",") if x.strip())
-
-
-def _flag(name: str, default: bool) -> bool:
-    raw = _env(name)
-    return default if not raw else raw.lower() in ("1", "true", "yes", "on")
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -82,7 +137,11 @@ class RetentionSettings:
     interval_minutes: int = 60  # how often the purge runs
 
 
+ROLES = ("all", "web", "worker")
 ENVIRONMENTS = ("development", "production")
+LOG_FORMATS = ("json", "text")
+TELEGRAM_MODES = ("polling", "webhook")
+TELEGRAM_HTTP = ("aiohttp", "httpx")
 
 
 @dataclass(frozen=True)
@@ -98,6 +157,9 @@ class Settings:
     environment: str = "development"  # development | production
     trusted_proxies: tuple[str, ...] = ()  # X-Forwarded-For is believed only from these
     ocr_workers: int = 1
+    inbox_lease_seconds: int = 15  # a crashed worker's update is taken up again this soon
+    role: str = "all"  # all | web | worker (deploy/: several web workers and one worker)
+    log_format: str = "text"  # json | text (MOTCUA_LOG_FORMAT; json by default in production)
     webchat: WebchatSettings = field(default_factory=WebchatSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
     telegram: TelegramSettings = field(default_factory=lambda: TelegramSettings(token=""))
@@ -116,58 +178,95 @@ class Settings:
         return self.public_url or f"http://{self.host}:{self.port}"
 
     @classmethod
-    def from_env(cls, **overrides: object) -> Settings:
-        data_dir = Path(_env("MOTCUA_DATA_DIR", "var")).resolve()
+    def from_env(cls, *, serving: bool = False, **overrides: object) -> Settings:
+        """Read and check the environment; ``SettingsError`` lists every problem at once.
+
+        ``serving``: also what only a server needs (a shared secret key in production)."""
+        env = _Env()
+        data_dir = Path(env.text("MOTCUA_DATA_DIR", "var")).resolve()
+        environment = env.choice("MOTCUA_ENV", "development", ENVIRONMENTS)
         s = cls(
-            database_url=_env("MOTCUA_DATABASE_URL", f"sqlite://{data_dir / 'motcua.sqlite3'}"),
+            database_url=env.text("MOTCUA_DATABASE_URL", f"sqlite://{data_dir / 'motcua.sqlite3'}"),
             data_dir=data_dir,
-            host=_env("MOTCUA_HOST", "127.0.0.1"),
-            port=int(_env("MOTCUA_PORT", "8080")),
-            public_url=_env("MOTCUA_PUBLIC_URL"),
-            secret_key=_env("MOTCUA_SECRET_KEY"),
-            exchange_token=_env("MOTCUA_EXCHANGE_TOKEN"),
-            seed_demo=_flag("MOTCUA_SEED_DEMO", False),
-            environment=_env("MOTCUA_ENV", "development").lower(),
-            trusted_proxies=_list("MOTCUA_TRUSTED_PROXIES"),
-            ocr_workers=int(_env("MOTCUA_OCR_WORKERS", "1")),
+            host=env.text("MOTCUA_HOST", "127.0.0.1"),
+            port=env.number("MOTCUA_PORT", 8080, low=0, high=65535),
+            public_url=env.text("MOTCUA_PUBLIC_URL"),
+            secret_key=env.text("MOTCUA_SECRET_KEY"),
+            exchange_token=env.text("MOTCUA_EXCHANGE_TOKEN"),
+            seed_demo=env.flag("MOTCUA_SEED_DEMO", False),
+            environment=environment,
+            trusted_proxies=env.networks("MOTCUA_TRUSTED_PROXIES"),
+            ocr_workers=env.number("MOTCUA_OCR_WORKERS", 1),
+            inbox_lease_seconds=env.number("MOTCUA_INBOX_LEASE_SECONDS", 15, low=1),
+            role=env.choice("MOTCUA_ROLE", "all", ROLES),
+            log_format=env.choice("MOTCUA_LOG_FORMAT", "json" if environment == "production" else "text",
+                                  LOG_FORMATS),
             webchat=WebchatSettings(
-                idle_minutes=_int("MOTCUA_WEBCHAT_IDLE_MINUTES", 30),
-                max_hours=_int("MOTCUA_WEBCHAT_MAX_HOURS", 8),
-                kiosk_idle_seconds=_int("MOTCUA_KIOSK_IDLE_SECONDS", 120),
-                kiosk_addresses=_list("MOTCUA_KIOSK_ADDRESSES"),
-                sessions_per_minute=_int("MOTCUA_WEBCHAT_SESSIONS_PER_MINUTE", 10),
+                idle_minutes=env.number("MOTCUA_WEBCHAT_IDLE_MINUTES", 30, low=1),
+                max_hours=env.number("MOTCUA_WEBCHAT_MAX_HOURS", 8, low=1),
+                kiosk_idle_seconds=env.number("MOTCUA_KIOSK_IDLE_SECONDS", 120, low=1),
+                kiosk_addresses=env.networks("MOTCUA_KIOSK_ADDRESSES"),
+                sessions_per_minute=env.number("MOTCUA_WEBCHAT_SESSIONS_PER_MINUTE", 10, low=1),
             ),
             retention=RetentionSettings(
-                closed_attachment_days=_int("MOTCUA_RETAIN_CLOSED_ATTACHMENT_DAYS", 30),
-                orphan_attachment_days=_int("MOTCUA_RETAIN_ORPHAN_ATTACHMENT_DAYS", 7),
-                conversation_days=_int("MOTCUA_RETAIN_CONVERSATION_DAYS", 30),
-                webchat_days=_int("MOTCUA_RETAIN_WEBCHAT_DAYS", 7),
-                interval_minutes=_int("MOTCUA_RETENTION_INTERVAL_MINUTES", 60),
+                closed_attachment_days=env.number("MOTCUA_RETAIN_CLOSED_ATTACHMENT_DAYS", 30),
+                orphan_attachment_days=env.number("MOTCUA_RETAIN_ORPHAN_ATTACHMENT_DAYS", 7),
+                conversation_days=env.number("MOTCUA_RETAIN_CONVERSATION_DAYS", 30),
+                webchat_days=env.number("MOTCUA_RETAIN_WEBCHAT_DAYS", 7),
+                interval_minutes=env.number("MOTCUA_RETENTION_INTERVAL_MINUTES", 60),
             ),
             telegram=TelegramSettings(
-                token=_env("TELEGRAM_BOT_TOKEN"),
-                api_base_url=_env("TELEGRAM_API_BASE_URL", "https://api.telegram.org/bot"),
-                file_base_url=_env("TELEGRAM_FILE_BASE_URL", "https://api.telegram.org/file/bot"),
-                mode=_env("TELEGRAM_MODE", "polling"),
-                webhook_secret=_env("TELEGRAM_WEBHOOK_SECRET"),
-                http=_env("TELEGRAM_HTTP", "aiohttp"),
+                token=env.text("TELEGRAM_BOT_TOKEN"),
+                api_base_url=env.text("TELEGRAM_API_BASE_URL", "https://api.telegram.org/bot"),
+                file_base_url=env.text("TELEGRAM_FILE_BASE_URL", "https://api.telegram.org/file/bot"),
+                mode=env.choice("TELEGRAM_MODE", "polling", TELEGRAM_MODES),
+                webhook_secret=env.text("TELEGRAM_WEBHOOK_SECRET"),
+                http=env.choice("TELEGRAM_HTTP", "aiohttp", TELEGRAM_HTTP),
             ),
             zalo=ZaloSettings(
-                app_id=_env("ZALO_APP_ID"),
-                app_secret=_env("ZALO_APP_SECRET"),
-                oa_secret_key=_env("ZALO_OA_SECRET_KEY"),
-                refresh_token=_env("ZALO_REFRESH_TOKEN"),
-                access_token=_env("ZALO_ACCESS_TOKEN"),
-                api_base=_env("ZALO_API_BASE", "https://openapi.zalo.me"),
-                oauth_base=_env("ZALO_OAUTH_BASE", "https://oauth.zaloapp.com"),
-                buttons=_flag("ZALO_BUTTONS", True),
-                webhook_tolerance_minutes=_int("ZALO_WEBHOOK_TOLERANCE_MINUTES", 10),
+                app_id=env.text("ZALO_APP_ID"),
+                app_secret=env.text("ZALO_APP_SECRET"),
+                oa_secret_key=env.text("ZALO_OA_SECRET_KEY"),
+                refresh_token=env.text("ZALO_REFRESH_TOKEN"),
+                access_token=env.text("ZALO_ACCESS_TOKEN"),
+                api_base=env.text("ZALO_API_BASE", "https://openapi.zalo.me"),
+                oauth_base=env.text("ZALO_OAUTH_BASE", "https://oauth.zaloapp.com"),
+                buttons=env.flag("ZALO_BUTTONS", True),
+                webhook_tolerance_minutes=env.number("ZALO_WEBHOOK_TOLERANCE_MINUTES", 10, low=1),
             ),
         )
         s = s.with_(**overrides) if overrides else s
-        if s.environment not in ENVIRONMENTS:
-            raise ValueError(f"MOTCUA_ENV must be one of {', '.join(ENVIRONMENTS)}, not {s.environment!r}")
+        problems = env.problems + s.problems(serving=serving)
+        if problems:
+            raise SettingsError(problems)
         return s
+
+    def problems(self, *, serving: bool = False) -> list[str]:
+        """What is wrong across settings (each value alone was readable), by variable name."""
+        out: list[str] = []
+        if not self.database_url.startswith(("sqlite://", "postgres://", "postgresql://")):
+            out.append(f"MOTCUA_DATABASE_URL: must start with sqlite:// or postgres://, "
+                       f"not {self.database_url.split('://', 1)[0]!r}")
+        public = urlsplit(self.public_url) if self.public_url else None
+        if public is not None and (public.scheme not in ("http", "https") or not public.hostname
+                                   or public.query or public.fragment):
+            out.append(f"MOTCUA_PUBLIC_URL: must be http(s)://host[:port][/path], not {self.public_url!r}")
+            public = None
+        tg = self.telegram
+        if tg.enabled and tg.mode == "webhook":
+            if not tg.webhook_secret:
+                out.append("TELEGRAM_WEBHOOK_SECRET: needed with TELEGRAM_MODE=webhook "
+                           "(Telegram's calls are checked against it)")
+            if not self.public_url:
+                out.append("MOTCUA_PUBLIC_URL: needed with TELEGRAM_MODE=webhook (the webhook is registered there)")
+        if self.production:
+            if public is not None and public.scheme != "https" and public.hostname not in _LOOPBACK:
+                out.append("MOTCUA_PUBLIC_URL: must be https:// in production (session cookies are Secure)")
+            if self.seed_demo:
+                out.append("MOTCUA_SEED_DEMO: demo data is for development; unset it in production")
+            if serving and not self.secret_key:
+                out.append("MOTCUA_SECRET_KEY: needed in production (every worker must sign sessions alike)")
+        return out
 
     def with_(self, **changes: object) -> Settings:
         from dataclasses import replace

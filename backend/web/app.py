@@ -11,12 +11,12 @@ import gc
 import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from aiohttp import web
 
-from backend.db import close_db, open_db
+from backend.db import close_db, open_db, pending_migrations
 from backend.db.models import Agency
 from backend.notify.dispatcher import ChannelSender, Dispatcher
 from backend.notify.render import make_renderer
@@ -29,7 +29,7 @@ from backend.services.files import private_dir, tighten
 from backend.services.lookup import remind_due
 from backend.services.seed import active_demo_accounts, seed_demo
 from backend.settings import Settings
-from backend.web import hardening
+from backend.web import hardening, observability
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,11 @@ REMINDER_INTERVAL = 600.0  # seconds between due-date reminder passes
 REMINDER_HOURS = 4.0  # remind when a dossier is due within this many office hours
 DIGEST_INTERVAL = 300.0  # seconds between checks for the 07:00 morning digest
 RETENTION_FIRST_DELAY = 60.0  # seconds after start before the first retention purge
+
+# What one process runs (docs/deploy.md): "web" serves HTTP, web chat and webhooks; "worker"
+# runs the dispatcher, reminders, digests and retention; "all" is both (development, ./dev run).
+ROLES = ("all", "web", "worker")
+WORKER_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})  # all a worker answers on its port
 
 
 @dataclass
@@ -49,6 +54,17 @@ class Runtime:
     ocr: Any = None  # bot.ocr.OcrReader, started lazily by the channels
     senders: dict[str, ChannelSender] = field(default_factory=dict)
     extras: dict[str, Any] = field(default_factory=dict)
+    role: str = "all"  # one of ROLES
+
+    @property
+    def background(self) -> bool:
+        """This process runs the dispatcher and the periodic jobs (worker or all)."""
+        return self.role in ("all", "worker")
+
+    @property
+    def serves_web(self) -> bool:
+        """This process answers citizens and officers over HTTP (web or all)."""
+        return self.role in ("all", "web")
 
     def changed(self) -> None:
         """Call after a use case commits: the dispatcher sends what it queued at once."""
@@ -67,8 +83,10 @@ ChannelStarter = Callable[[web.Application, Runtime], Awaitable[Callable[[], Awa
 
 
 def create_app(
-    settings: Settings, *, clock: Clock | None = None, catalogue: Catalogue | None = None
+    settings: Settings, *, clock: Clock | None = None, catalogue: Catalogue | None = None, role: str = "all"
 ) -> web.Application:
+    if role not in ROLES:
+        raise StartupRefused(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
     if settings.production and settings.seed_demo:
         raise StartupRefused("demo data is for development: unset MOTCUA_SEED_DEMO (or --demo) in production")
     # Owner-only files whatever the caller's umask: SQLite creates its database and journals itself.
@@ -83,12 +101,21 @@ def create_app(
         public_base_url=settings.base_url,
     )
     dispatcher = Dispatcher({}, make_renderer(ctx, settings.base_url), ctx.clock.now)
-    app[RUNTIME] = Runtime(settings, ctx, dispatcher)
+    if role == "web" and settings.telegram.enabled and settings.telegram.mode != "webhook":
+        # Telegram allows one poller per bot: polling belongs to the single worker process.
+        settings = settings.with_(telegram=replace(settings.telegram, token=""))
+        app[SETTINGS] = settings
+    app[RUNTIME] = rt = Runtime(settings, ctx, dispatcher, role=role)
+    if role == "worker":
+        app.middlewares.append(_worker_only)
     app.router.add_get("/healthz", _health)
-    for setup in _route_setups():
-        setup(app)
+    observability.setup(app, ctx.clock.now)  # request ids, /metrics, /readyz
+    if rt.serves_web:
+        for setup in _route_setups():
+            setup(app)
     app.cleanup_ctx.append(_storage)
-    app.cleanup_ctx.append(_background)
+    if rt.background:
+        app.cleanup_ctx.append(_background)
     app.cleanup_ctx.append(_channels)
     app.on_startup.append(_freeze_heap)  # runs after the cleanup contexts above have started
     return app
@@ -109,6 +136,15 @@ async def _freeze_heap(app: web.Application) -> None:
     gc.freeze()
 
 
+@web.middleware
+async def _worker_only(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+                       ) -> web.StreamResponse:
+    """A worker's port is for probes and metrics only; the channels' routes live on the web workers."""
+    if request.path not in WORKER_PATHS:
+        raise web.HTTPNotFound()
+    return await handler(request)
+
+
 async def _health(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
@@ -117,7 +153,14 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     private_dir(settings.data_dir, settings.data_dir)
     await asyncio.to_thread(tighten, settings.data_dir)  # files left readable by an older version
-    await open_db(settings.database_url)
+    if app[RUNTIME].role == "all":
+        await open_db(settings.database_url)  # one process: migrating here is safe (and locked anyway)
+    else:
+        # N processes start together in production: migrations run once, in `motcua migrate`.
+        if pending := await pending_migrations(settings.database_url):
+            raise StartupRefused(f"the database schema is not current ({', '.join(pending)} not applied): "
+                                 "run `motcua migrate` first")
+        await open_db(settings.database_url, run_migrations=False)
     try:
         if settings.seed_demo and not await Agency.exists():
             await seed_demo()

@@ -27,7 +27,7 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -37,6 +37,7 @@ import aiohttp
 from PIL import Image, ImageOps
 
 from backend.domain.messages import Button
+from backend.services import metrics
 
 log = logging.getLogger(__name__)
 
@@ -241,6 +242,9 @@ def echoed_button(text: str, buttons: Sequence[Button]) -> Button | None:
 # ---- the client --------------------------------------------------------------------------------
 
 
+RefreshLock = Callable[[Callable[[], Awaitable[TokenPair]]], Awaitable[TokenPair]]
+
+
 class ZaloOaClient:
     """Calls the Zalo OA Open API with an auto-refreshed token; raises the ZaloError tree."""
 
@@ -264,6 +268,7 @@ class ZaloOaClient:
         download_limit: int = DOWNLOAD_LIMIT,
         timeout: float = 20.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        refresh_lock: RefreshLock | None = None,
     ):
         self.session = session
         self.app_id = app_id
@@ -284,6 +289,7 @@ class ZaloOaClient:
         self.clock = clock
         self._pair: TokenPair | None = None
         self._lock = asyncio.Lock()
+        self._refresh_lock = refresh_lock  # across workers: only one spends the refresh token
 
     # ---- sending -----------------------------------------------------------------------------
 
@@ -444,6 +450,7 @@ class ZaloOaClient:
                 refreshed = True
                 continue
             if code in RATE_LIMIT_CODES:
+                metrics.rate_limited("zalo")
                 wait = self.rate_limit_backoff * 2**rate_limited
                 if rate_limited < self.rate_limit_retries:
                     rate_limited += 1
@@ -499,19 +506,25 @@ class ZaloOaClient:
     async def _refresh(self, *, stale: str) -> TokenPair:
         """Exchange the refresh token once for everyone waiting; save the new pair before it is used."""
         async with self._lock:
-            stored = await self.store.load()
-            if stored is not None and stored.access_token != stale:
-                self._pair = stored  # someone refreshed while we waited for the lock
-                return stored
-            current = stored or self._pair
-            if current is None:
-                raise ZaloTokenError("no Zalo OA refresh token stored")
-            new = await self._exchange(current.refresh_token)
-            # The old refresh token is spent now: losing the new pair would lock us out for good.
-            await self.store.save(new)
-            self._pair = new
-            log.info("zalo token refreshed; access token valid until %s", new.expires_at)
-            return new
+            if self._refresh_lock is None:
+                return await self._refresh_locked(stale)
+            return await self._refresh_lock(lambda: self._refresh_locked(stale))
+
+    async def _refresh_locked(self, stale: str) -> TokenPair:
+        """Under the lock: re-read the stored pair, and exchange only if it is still the stale one."""
+        stored = await self.store.load()
+        if stored is not None and stored.access_token != stale:
+            self._pair = stored  # someone refreshed while we waited for the lock
+            return stored
+        current = stored or self._pair
+        if current is None:
+            raise ZaloTokenError("no Zalo OA refresh token stored")
+        new = await self._exchange(current.refresh_token)
+        # The old refresh token is spent now: losing the new pair would lock us out for good.
+        await self.store.save(new)
+        self._pair = new
+        log.info("zalo token refreshed; access token valid until %s", new.expires_at)
+        return new
 
     async def _exchange(self, refresh_token: str) -> TokenPair:
         form = {"grant_type": "refresh_token", "refresh_token": refresh_token, "app_id": self.app_id}

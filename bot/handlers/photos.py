@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import io
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from backend.domain.messages import Attachment, DeliveryError
+from backend.services.metrics import observe_ocr
 from bot import texts
 from bot.handlers.base import ChatError, Services, human_size
 
@@ -96,6 +98,7 @@ async def read(photo: Photo, svc: Services) -> dict[str, Any] | None:
     """What OCR reads (doc_type, fields, confidence, qr), or None without OCR or on failure."""
     if svc.ocr is None:
         return None
+    started = time.monotonic()
     try:
         result = await svc.ocr.read(photo.data)
     except Exception as exc:  # OcrFailed, a crashed worker: keep the photo as a plain attachment
@@ -104,6 +107,8 @@ async def read(photo: Photo, svc: Services) -> dict[str, Any] | None:
             raise ChatError(texts.IMAGE_REJECTED.get(reason, texts.IMAGE_REJECTED["corrupt"])) from exc
         log.warning("ocr failed: %s", type(exc).__name__)
         return None
+    finally:
+        observe_ocr("read", time.monotonic() - started)
     if hasattr(result, "to_json"):
         return dict(result.to_json())
     return dict(result)
@@ -113,9 +118,12 @@ async def decode_qr(photo: Photo, svc: Services) -> str | None:
     """The QR payload in a photo; ``ChatError`` when no reader is available."""
     if svc.ocr is None:
         raise ChatError(texts.QR_UNAVAILABLE)
+    started = time.monotonic()
     try:
         payload: str | None = await svc.ocr.decode_qr(photo.data)
         return payload
     except Exception as exc:  # the photo passed the check; a failed decoder means "no QR"
         log.warning("qr decode failed: %s", type(exc).__name__)
         return None
+    finally:
+        observe_ocr("qr", time.monotonic() - started)
