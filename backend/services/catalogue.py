@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import uuid
 from datetime import date
 from pathlib import Path
 
 import yaml
 
 from backend.domain.catalogue import CatalogueError, Procedure, procedure_from_dict
+from backend.services import wakeups
+from backend.services.keyvalue import get_value, set_value
+
+log = logging.getLogger(__name__)
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "catalogue"
 CALENDAR_FILE = "calendar.yaml"
+VERSION_KEY = "catalogue.version"  # the stamp of the last reload asked for, by any worker
+CHECK_INTERVAL = 60.0  # seconds between stamp checks (a worker that missed the notice)
 
 
 class Catalogue:
@@ -19,6 +28,7 @@ class Catalogue:
     def __init__(self, directory: Path = DEFAULT_DIR):
         self.directory = Path(directory)
         self.procedures: dict[str, Procedure] = {}
+        self.version = ""  # the reload stamp these procedures answer to ("" = as started)
         self.reload()
 
     def reload(self) -> int:
@@ -56,3 +66,48 @@ class Catalogue:
             return frozenset(date.fromisoformat(str(x)) for x in data.get(key) or ())
 
         return dates("extra_working_days"), dates("extra_days_off")
+
+
+async def reload_everywhere(catalogue: Catalogue) -> int:
+    """Reload here, then have every worker reload (notice now, stamp for those who miss it)."""
+    count = catalogue.reload()  # a broken file raises here: nothing is published
+    stamp = uuid.uuid4().hex
+    catalogue.version = stamp
+    await set_value(VERSION_KEY, {"stamp": stamp})
+    await wakeups.publish(wakeups.CATALOGUE, stamp)
+    return count
+
+
+async def follow(catalogue: Catalogue, stamp: str = "") -> bool:
+    """Reload if another worker asked for a reload we have not done; whether we reloaded."""
+    stamp = stamp or await _stored_stamp()
+    if not stamp or stamp == catalogue.version:
+        return False
+    try:
+        await asyncio.to_thread(catalogue.reload)
+    except (CatalogueError, OSError, yaml.YAMLError) as exc:  # keep what is loaded; the admin saw the error
+        log.error("catalogue reload asked by another worker failed: %s", exc)
+        return False
+    catalogue.version = stamp
+    log.info("catalogue reloaded (asked by another worker)")
+    return True
+
+
+async def adopt_stamp(catalogue: Catalogue) -> None:
+    """At start: the files just read are current, whatever reloads happened before."""
+    catalogue.version = await _stored_stamp()
+
+
+async def _stored_stamp() -> str:
+    value = await get_value(VERSION_KEY)
+    return str(value.get("stamp") or "") if isinstance(value, dict) else ""
+
+
+async def follow_forever(catalogue: Catalogue, interval: float = CHECK_INTERVAL) -> None:
+    """The periodic check behind the notices."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await follow(catalogue)
+        except Exception:  # long-running loop: log, then continue
+            log.exception("catalogue stamp check failed")

@@ -3,7 +3,7 @@
 One outbox row per officer with tasks (kind ``digest``, recipient ``officer``); the
 dispatcher sends it to the officer's linked chats. A marker row in ``key_value``, written
 in the same transaction, makes the day's digest happen once, whichever process gets there
-first.
+first; each row's dedupe key (``digest:<officer>:<day>``) holds even if the marker is gone.
 """
 
 from __future__ import annotations
@@ -46,7 +46,8 @@ async def queue_morning_digest(ctx: ServiceContext) -> int:
             await KeyValue.create(key=key, value={"officers": len(rows), "at": now.isoformat()}, using_db=conn)
             for officer_id, payload in rows:
                 await OutboxMessage.create(
-                    kind="digest", recipient="officer", officer_id=officer_id, payload=payload, using_db=conn
+                    kind="digest", recipient="officer", officer_id=officer_id, payload=payload,
+                    dedupe_key=f"digest:{officer_id}:{day}", using_db=conn,
                 )
     except IntegrityError:  # another process queued today's digest first
         return 0

@@ -9,9 +9,11 @@ import os
 import secrets
 import stat
 from pathlib import Path
+from typing import BinaryIO
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700
+UPLOADS = "uploads"  # files_dir/uploads: chat uploads spooled until their turn is handled
 
 
 def private_dir(path: Path, root: Path | None = None) -> Path:
@@ -53,6 +55,41 @@ def write_private(path: Path, data: bytes, root: Path | None = None) -> Path:
         tmp.unlink(missing_ok=True)
         raise
     return path
+
+
+def open_private(path: Path, root: Path | None = None) -> BinaryIO:
+    """A new file at ``path`` opened for writing as 0600 (it must not exist yet): for streaming writes."""
+    path = Path(path)
+    private_dir(path.parent, root)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    try:
+        os.fchmod(fd, FILE_MODE)  # exactly 0600, even under an odd umask
+        return os.fdopen(fd, "wb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def spool_dir(files_dir: Path) -> Path:
+    """Where chat uploads wait for their turn: shared by every worker on the host."""
+    return Path(files_dir) / UPLOADS
+
+
+def purge_spooled(directory: Path, *, older_than: float, now: float) -> int:
+    """Delete spooled uploads (and partial ones) last written more than ``older_than`` s before ``now``."""
+    done = 0
+    try:
+        entries = list(os.scandir(directory))
+    except FileNotFoundError:
+        return 0
+    for entry in entries:
+        try:
+            if entry.is_file(follow_symlinks=False) and now - entry.stat(follow_symlinks=False).st_mtime > older_than:
+                os.unlink(entry.path)
+                done += 1
+        except FileNotFoundError:  # released meanwhile
+            continue
+    return done
 
 
 def tighten(root: Path) -> int:

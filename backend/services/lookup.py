@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
 
 from backend.db.models import Agency, Department, Dossier, HistoryEntry, Officer, OutboxMessage
 from backend.domain.codes import find_code
@@ -191,9 +193,22 @@ async def remind_due(ctx: ServiceContext, *, hours: float = 4) -> int:
             "appointment_at": d.appointment_at.isoformat(),
             "exchange_status": EXCHANGE_CODE[Status(d.status)],
         }
-        await OutboxMessage.create(**task_row(d, Status(d.status), "due_reminder", payload))
-        count += 1
+        row = task_row(d, Status(d.status), "due_reminder", payload)
+        holder = row.get("officer_id") or f"{row.get('pool_role')}"
+        dedupe = f"due:{d.id}:{d.appointment_at.isoformat()}:{d.status}:{holder}"
+        if await _insert_once(OutboxMessage(dedupe_key=dedupe[:200], **row)):
+            count += 1
     return count
+
+
+async def _insert_once(row: OutboxMessage) -> bool:
+    """Insert unless a row with its dedupe key exists (another worker's pass got there first)."""
+    try:
+        async with in_transaction():  # a savepoint if the caller holds a transaction
+            await row.save()
+    except IntegrityError:
+        return False
+    return True
 
 
 async def specialists_of(department_id: int) -> list[Officer]:

@@ -13,6 +13,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.functions import Max
 
 from backend.db.models import WebchatMessage
+from backend.services import wakeups
 from backend.services.files import write_private
 
 KEEP = 200  # messages returned to a page that starts over
@@ -41,9 +42,10 @@ class DbWebchatStore:
             try:
                 await WebchatMessage.create(session=session, seq=seq, item=item | {"seq": seq}, file_id=file_id,
                                             file_path=path, mime_type=mime, filename=name)
-                return seq
             except IntegrityError:
                 continue
+            await wakeups.publish(wakeups.WEBCHAT, session)  # a long poll held by another worker
+            return seq
         raise RuntimeError("could not number a web chat message")
 
     async def forget(self, session: str) -> None:

@@ -6,7 +6,8 @@ replay, refused with 401), parses the event, answers 200 at once and hands the `
 engine in the background (Zalo wants an answer within about 2 s and retries; the engine
 de-duplicates on ``msg_id``). Zalo has no callback buttons: ``oa.query.show`` sends the
 button's payload back as if typed; it is mapped back to ``Inbound.button`` from the last
-buttons offered to that user. A typed menu number is the engine's to read.
+buttons offered to that user (kept in the database by the app: any worker, any restart). A
+typed menu number is the engine's to read.
 
 Outbound: ``Text`` → ``send_text`` (with buttons and the numbered menu), ``Image`` → upload
 and send, ``Document`` → upload and send the PDF. ``ZaloError`` becomes ``DeliveryError``:
@@ -29,7 +30,14 @@ from aiohttp import web
 
 from backend.domain.messages import Attachment, Button, DeliveryError, Document, Image, Inbound, Outbound, Text
 from backend.settings import ZaloSettings
-from bot.channels.zalo_client import TokenPair, ZaloError, ZaloOaClient, echoed_button, flatten_buttons
+from bot.channels.zalo_client import (
+    RefreshLock,
+    TokenPair,
+    ZaloError,
+    ZaloOaClient,
+    echoed_button,
+    flatten_buttons,
+)
 from bot.channels.zalo_webhook import age_seconds, parse_event, verify_signature
 
 log = logging.getLogger(__name__)
@@ -38,7 +46,8 @@ CHANNEL = "zalo"
 WEBHOOK_PATH = "/zalo/webhook"
 SIGNATURE_HEADER = "X-ZEvent-Signature"
 TOKEN_KEY = "zalo.token_pair"
-MEMORY = 5000  # users whose last offered buttons are remembered
+OFFERED_KEY = "zalo.offered:"  # + user id: the buttons of the last message with buttons
+MEMORY = 5000  # users whose last offered buttons an in-memory ``Offers`` remembers
 
 Handle = Callable[[Inbound], Awaitable[None]]
 LoadJson = Callable[[str], Awaitable[Any]]
@@ -61,12 +70,41 @@ class KeyValueTokenStore:
         await self._save(TOKEN_KEY, pair.to_json())
 
 
-class _Lru(OrderedDict):
-    def remember(self, key: str, value: Any) -> None:
-        self[key] = value
-        self.move_to_end(key)
-        while len(self) > MEMORY:
-            self.popitem(last=False)
+class MemoryOffers:
+    """Offered buttons in this process only (tests and tools): lost on restart."""
+
+    def __init__(self) -> None:
+        self._lru: OrderedDict[str, tuple[Button, ...]] = OrderedDict()
+
+    async def get(self, user_id: str) -> tuple[Button, ...]:
+        return self._lru.get(user_id, ())
+
+    async def put(self, user_id: str, buttons: tuple[Button, ...]) -> None:
+        if not buttons:
+            self._lru.pop(user_id, None)
+            return
+        self._lru[user_id] = buttons
+        self._lru.move_to_end(user_id)
+        while len(self._lru) > MEMORY:
+            self._lru.popitem(last=False)
+
+
+class KeyValueOffers:
+    """Offered buttons kept in our database through two callables: every worker reads the same."""
+
+    def __init__(self, load: LoadJson, save: SaveJson) -> None:
+        self._load, self._save = load, save
+
+    async def get(self, user_id: str) -> tuple[Button, ...]:
+        data = await self._load(OFFERED_KEY + user_id)
+        if not isinstance(data, list):
+            return ()
+        return tuple(Button(str(b["label"]), str(b["data"])) for b in data if isinstance(b, dict))
+
+    async def put(self, user_id: str, buttons: tuple[Button, ...]) -> None:
+        if not buttons and not await self.get(user_id):
+            return  # nothing offered before either: no write
+        await self._save(OFFERED_KEY + user_id, [{"label": b.label, "data": b.data} for b in buttons])
 
 
 class ZaloChannel:
@@ -75,15 +113,21 @@ class ZaloChannel:
     name = CHANNEL
 
     def __init__(self, settings: ZaloSettings, handle: Handle, token_store: Any,
-                 session: aiohttp.ClientSession | None = None, now: Callable[[], float] = time.time) -> None:
+                 session: aiohttp.ClientSession | None = None, now: Callable[[], float] = time.time,
+                 offers: MemoryOffers | KeyValueOffers | None = None,
+                 refresh_lock: RefreshLock | None = None,
+                 accept: Callable[[Inbound], Awaitable[Inbound]] | None = None,
+                 drain: Callable[[str, str], Awaitable[None]] | None = None) -> None:
         self.settings = settings
+        self.accept, self.drain = accept, drain  # the engine's inbox; without it, ``handle`` alone
         self.now = now  # epoch seconds: a signed event far from it is a replay
         self.handle = handle
         self.token_store = token_store
         self._session = session
         self._own_session = session is None
         self.client: ZaloOaClient | None = None
-        self._offered: _Lru = _Lru()  # user → buttons of the last message with buttons
+        self.offers = offers or MemoryOffers()  # user → buttons of the last message with buttons
+        self.refresh_lock = refresh_lock
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
@@ -93,6 +137,7 @@ class ZaloChannel:
             self._session, app_id=self.settings.app_id, app_secret=self.settings.app_secret,
             token_store=self.token_store, api_base=self.settings.api_base,
             oauth_base=self.settings.oauth_base, buttons_enabled=self.settings.buttons,
+            refresh_lock=self.refresh_lock,
         )
 
     async def stop(self) -> None:
@@ -126,19 +171,24 @@ class ZaloChannel:
         if inbound is not None and not isinstance(inbound.text, str | None):
             log.warning("zalo webhook: malformed event ignored")
             inbound = None
-        if inbound is not None:  # a retried delivery is dropped by the engine (event id claimed once)
-            task = asyncio.create_task(self._turn(self.as_button(inbound)))
+        if inbound is not None and self.accept is not None:
+            # In the inbox before Zalo hears 200 (a retried delivery is dropped there, by event id).
+            inbound = await self.accept(inbound)  # read as a button when handled (engine's translate)
+        if inbound is not None:
+            task = asyncio.create_task(self._turn(inbound))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         return web.json_response({"error": 0})
 
-    def as_button(self, inbound: Inbound) -> Inbound:
+    async def as_button(self, inbound: Inbound) -> Inbound:
         """A button's echoed text (``oa.query.show``) becomes the button press it means.
 
         Typed menu numbers are left to the engine, which knows when a number is an answer.
         """
-        offered = self._offered.get(inbound.user_id)
-        if inbound.text and offered and not inbound.attachments:
+        if not inbound.text or inbound.attachments:
+            return inbound
+        offered = await self.offers.get(inbound.user_id)
+        if offered:
             chosen = echoed_button(inbound.text, offered)
             if chosen is not None:
                 return replace(inbound, text=None, button=chosen.data)
@@ -146,7 +196,10 @@ class ZaloChannel:
 
     async def _turn(self, inbound: Inbound) -> None:
         try:
-            await self.handle(inbound)
+            if self.drain is not None:
+                await self.drain(inbound.channel, inbound.user_id)
+            else:
+                await self.handle(await self.as_button(inbound))
         except Exception:  # a background turn: log it; the engine already answered what it could
             log.exception("zalo turn failed for event %s", inbound.event_id)
 
@@ -163,11 +216,8 @@ class ZaloChannel:
             if isinstance(message, Text):
                 buttons = flatten_buttons(message.buttons)
                 await self._client.send_text(user_id, message.text, buttons=message.buttons or None)
-                choices = tuple(b for b in buttons if not b.url)
-                if choices:
-                    self._offered.remember(user_id, choices)
-                else:  # a newer question without buttons: a typed "2" is an answer now
-                    self._offered.pop(user_id, None)
+                # A newer question without buttons clears them: a typed "2" is an answer now.
+                await self.offers.put(user_id, tuple(b for b in buttons if not b.url))
             elif isinstance(message, Image):
                 await self._client.send_image(user_id, message.data, caption=message.caption)
             elif isinstance(message, Document):
@@ -191,4 +241,5 @@ def initial_pair(settings: ZaloSettings) -> TokenPair | None:
     return TokenPair(settings.access_token or "", settings.refresh_token, None)
 
 
-__all__ = ["CHANNEL", "WEBHOOK_PATH", "Button", "KeyValueTokenStore", "ZaloChannel", "initial_pair"]
+__all__ = ["CHANNEL", "WEBHOOK_PATH", "Button", "KeyValueOffers", "KeyValueTokenStore", "MemoryOffers",
+           "ZaloChannel", "initial_pair"]

@@ -12,6 +12,7 @@ from backend.db.models import Agency, Department, Officer
 from backend.domain.catalogue import CatalogueError
 from backend.domain.codes import validate_agency_id
 from backend.domain.workflow import ROLE_NAMES_VI, Role
+from backend.services import catalogue as catalogue_service
 from backend.services import console_sessions, passwords, throttle
 from backend.services.errors import InvalidInput
 from backend.services.officers import create_officer, hash_password
@@ -162,7 +163,7 @@ async def officer_op(request: web.Request) -> web.StreamResponse:
 async def reload_catalogue(request: web.Request) -> web.StreamResponse:
     """Reload the procedure files; a broken file leaves the loaded catalogue as it was."""
     try:
-        count = request.app[RUNTIME].ctx.catalogue.reload()
+        count = await catalogue_service.reload_everywhere(request.app[RUNTIME].ctx.catalogue)
     except (CatalogueError, OSError, yaml.YAMLError) as exc:
         return await _page(request, error=f"Không nạp được danh mục thủ tục: {exc}", status=400)
     return await _page(request, ok=f"catalogue:{count}")

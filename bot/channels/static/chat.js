@@ -87,7 +87,13 @@
     options.signal = controller.signal;
     return fetch(path, options).then(function (r) {
       return r.json().catch(function () { return {}; }).then(function (data) {
-        if (!r.ok) { var e = new Error(data.error || "http " + r.status); e.shown = !!data.error; throw e; }
+        if (!r.ok) {
+          var e = new Error(data.error || "http " + r.status);
+          e.shown = !!data.error;
+          e.status = r.status;
+          e.retryAfter = parseInt(r.headers.get("Retry-After") || "0", 10) || 0;
+          throw e;
+        }
         return data;
       });
     });
@@ -114,14 +120,30 @@
     }).then(afterSend(my)).catch(failed(my, "Mất kết nối, vui lòng gửi lại."));
   }
 
+  // A busy server (503) kept nothing of the photo: send it again by itself, with the same
+  // event id (a send that did get through is handled once), backing off up to 30 s.
   function sendPhoto(file) {
     var my = epoch;
     var data = new FormData();
     data.append("event_id", eventId());
     data.append("photo", file, file.name || "photo.jpg");
     mine("📷 " + (file.name || "ảnh"));
-    return call("/chat/api/send", { method: "POST", body: data })
-      .then(afterSend(my)).catch(failed(my, "Gửi ảnh không được, vui lòng thử lại."));
+    var attempt = 0;
+    var noted = false;
+    function attemptSend() {
+      return call("/chat/api/send", { method: "POST", body: data }).then(afterSend(my)).catch(function (e) {
+        if (my !== epoch || (e && e.name === "AbortError")) return;
+        if (e && e.status === 503 && attempt < 12) {
+          attempt += 1;
+          if (!noted) { note(e.shown ? e.message : "Hệ thống đang bận, đang gửi lại ảnh…"); noted = true; }
+          var wait = Math.min(Math.max(e.retryAfter, 1) * Math.pow(2, attempt - 1), 30);
+          setTimeout(function () { if (my === epoch) attemptSend(); }, (wait * (0.5 + Math.random())) * 1000);
+          return;
+        }
+        failed(my, "Gửi ảnh không được, vui lòng thử lại.")(e);
+      });
+    }
+    return attemptSend();
   }
 
   function poll(my) {
