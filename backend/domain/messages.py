@@ -6,9 +6,10 @@ adapter (Telegram, Zalo, web chat) maps its wire format onto them and back.
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 AttachmentKind = Literal["image", "file", "sticker", "audio", "video", "location", "other"]
 
@@ -97,3 +98,27 @@ class DeliveryError(Exception):
         self.reason = reason
         self.retryable = retryable
         self.retry_after = retry_after
+
+
+# -- plain JSON for messages kept in the outbox (a turn's replies) -------------------------
+def encode_outbound(m: Outbound) -> dict[str, Any]:
+    """A message as plain JSON (bytes as base64)."""
+    if isinstance(m, Text):
+        return {"type": "text", "text": m.text,
+                "buttons": [[[b.label, b.data, b.url] for b in row] for row in m.buttons]}
+    data = base64.b64encode(m.data).decode("ascii")
+    if isinstance(m, Image):
+        return {"type": "image", "data": data, "filename": m.filename, "caption": m.caption}
+    return {"type": "document", "data": data, "filename": m.filename, "caption": m.caption,
+            "mime_type": m.mime_type}
+
+
+def decode_outbound(d: dict[str, Any]) -> Outbound:
+    """The message ``encode_outbound`` wrote."""
+    if d["type"] == "text":
+        return Text(d["text"], tuple(tuple(Button(label, data, url) for label, data, url in row)
+                                     for row in d.get("buttons") or ()))
+    data = base64.b64decode(d["data"])
+    if d["type"] == "image":
+        return Image(data, d.get("filename") or "image.png", d.get("caption"))
+    return Document(data, d["filename"], d.get("caption"), d.get("mime_type") or "application/pdf")

@@ -18,13 +18,16 @@ from typing import Protocol
 
 from tortoise.expressions import Q
 
-from backend.db.models import ChannelIdentity, Officer, OfficerChannelLink, OutboxMessage
-from backend.domain.messages import DeliveryError, Outbound
+from backend.db.models import ChannelIdentity, KeyValue, Officer, OfficerChannelLink, OutboxMessage
+from backend.domain import logctx
+from backend.domain.messages import DeliveryError, Outbound, decode_outbound
 
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=2)
 MAX_ATTEMPTS = 12
+HEARTBEAT_KEY = "heartbeat:dispatcher"  # /readyz reads it from any worker
+HEARTBEAT_EVERY = timedelta(seconds=10)
 
 
 class ChannelSender(Protocol):
@@ -55,6 +58,7 @@ class Dispatcher:
         self.batch = batch
         self._wake = asyncio.Event()
         self._stopping = False
+        self._beat: datetime | None = None
 
     def wake(self) -> None:
         """Look at the outbox now (called after a use case commits)."""
@@ -64,6 +68,10 @@ class Dispatcher:
         """Dispatch until ``stop``; a failing pass is logged and the loop goes on."""
         while not self._stopping:
             try:
+                await self.heartbeat()
+            except Exception:  # not fatal: /readyz will say the heartbeat is late
+                log.exception("dispatcher heartbeat failed")
+            try:
                 await self.run_once()
             except Exception:  # long-running loop: log, then continue
                 log.exception("outbox pass failed")
@@ -72,6 +80,14 @@ class Dispatcher:
             except TimeoutError:
                 pass
             self._wake.clear()
+
+    async def heartbeat(self) -> None:
+        """Record that a dispatcher is alive (at most every HEARTBEAT_EVERY)."""
+        now = self.now()
+        if self._beat is not None and now - self._beat < HEARTBEAT_EVERY and now >= self._beat:
+            return
+        await KeyValue.update_or_create(key=HEARTBEAT_KEY, defaults={"value": {"at": now.isoformat()}})
+        self._beat = now
 
     def stop(self) -> None:
         self._stopping = True
@@ -107,7 +123,9 @@ class Dispatcher:
             if not await self._claim(row, now):
                 blocked.add(key)
                 continue
-            if await self._deliver(row):
+            with logctx.bind(outbox=row.id, dossier=row.dossier_id):  # type: ignore[attr-defined]
+                delivered = await self._deliver(row)
+            if delivered:
                 done += 1
             else:
                 blocked.add(key)
@@ -135,7 +153,7 @@ class Dispatcher:
             try:
                 if sender is None:
                     raise DeliveryError(f"channel {channel} is not enabled", retryable=False)
-                messages = await self.render(row, channel)
+                messages = await self._messages(row, channel)
                 for i, message in enumerate(messages):
                     mark = f"{address}#{i}"
                     if mark in delivered:
@@ -152,6 +170,12 @@ class Dispatcher:
         row.status, row.sent_at, row.last_error = "sent", self.now(), ""
         await row.save(update_fields=["status", "sent_at", "last_error"])
         return True
+
+    async def _messages(self, row: OutboxMessage, channel: str) -> list[Outbound]:
+        """A chat reply carries its messages; a notice is rendered for the channel."""
+        if row.recipient == "chat":
+            return [decode_outbound(m) for m in (row.payload or {}).get("messages", [])]
+        return await self.render(row, channel)
 
     async def _failed(self, row: OutboxMessage, delivered: list[str], exc: DeliveryError) -> bool:
         row.delivered = delivered
@@ -170,7 +194,7 @@ class Dispatcher:
 
 
 _KEY_FIELDS = ("dossier_id", "recipient", "identity_id", "officer_id", "pool_role", "pool_agency_id",
-               "pool_department_id")
+               "pool_department_id", "channel", "chat_user")
 
 
 def _order_key(row: OutboxMessage) -> tuple:
@@ -180,6 +204,8 @@ def _order_key(row: OutboxMessage) -> tuple:
 
 async def addresses_of(row: OutboxMessage) -> list[tuple[str, str]]:
     """The chat addresses (channel, user id) a row goes to."""
+    if row.recipient == "chat":  # a turn's replies, to the chat that wrote
+        return [(row.channel, row.chat_user)]
     if row.recipient == "citizen":
         ident = await ChannelIdentity.get_or_none(id=row.identity_id)  # type: ignore[attr-defined]
         return [(ident.channel, ident.external_id)] if ident else []

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from backend.db.models import (
@@ -65,8 +66,14 @@ async def submit(
     form_data: dict[str, Any],
     attachment_ids: Sequence[int],
     organisation: str = "",
+    submission_key: str | None = None,
 ) -> Dossier:
-    """File a dossier (nộp hồ sơ): checks completeness, issues the code, queues the check."""
+    """File a dossier (nộp hồ sơ): checks completeness, issues the code, queues the check.
+
+    ``submission_key`` (the chat event that asked) files it once: asked again, the dossier
+    filed the first time is returned and nothing changes."""
+    if submission_key and (first := await Dossier.get_or_none(submission_key=submission_key)):
+        return first
     proc = ctx.catalogue.get(procedure_slug)
     identity = await ChannelIdentity.get_or_none(id=identity_id)
     agency = await Agency.get_or_none(id=agency_id, active=True)
@@ -77,6 +84,8 @@ async def submit(
     attachments = await Attachment.filter(id__in=list(attachment_ids), citizen_id=identity.citizen_id)
     if len(attachments) != len(set(attachment_ids)):
         raise InvalidInput("Có ảnh giấy tờ không còn trong hệ thống, vui lòng gửi lại.")
+    if any(a.dossier_id is not None for a in attachments):  # type: ignore[attr-defined]
+        raise InvalidInput(TAKEN)
     have = {a.component for a in attachments}
     missing_docs = [c.name for c in proc.components if c.mandatory and c.key not in have]
     missing_fields = [f.label for f in proc.missing_fields(form_data)]
@@ -85,30 +94,43 @@ async def submit(
 
     now = ctx.clock.now()
     actor = Actor(Role.CITIZEN, citizen_id=identity.citizen_id, name=_submitter_name(form_data))
-    async with in_transaction() as conn:
-        code = await _issue_code(conn, agency, now)
-        d = await Dossier.create(
-            code=code,
-            procedure_slug=proc.slug,
-            agency=agency,
-            citizen_id=identity.citizen_id,
-            identity=identity,
-            submitter_name=actor.name,
-            submitter_address=_first(form_data, "declarant_residence", "owner_residence", "applicant_residence"),
-            submitter_phone=_first(form_data, "declarant_phone", "phone"),
-            submitter_id_number=_first(
-                form_data, "declarant_id_number", "owner_id_number", "taxpayer_id_number", "applicant_id_number"
-            ),
-            organisation=organisation,
-            form_data=form_data,
-            status=Status.SUBMITTED,
-            submitted_at=now,
-            using_db=conn,
-        )
-        await Attachment.filter(id__in=list(attachment_ids)).using_db(conn).update(dossier_id=d.id)
-        await _record(conn, d, actor, Action.SUBMIT, None, Status.SUBMITTED, now, "", {})
-        await _write_outbox(ctx, conn, d, Action.SUBMIT, None, Status.SUBMITTED, {})
+    try:
+        async with in_transaction() as conn:
+            code = await _issue_code(conn, agency, now)
+            d = await Dossier.create(
+                submission_key=submission_key,
+                code=code,
+                procedure_slug=proc.slug,
+                agency=agency,
+                citizen_id=identity.citizen_id,
+                identity=identity,
+                submitter_name=actor.name,
+                submitter_address=_first(form_data, "declarant_residence", "owner_residence", "applicant_residence"),
+                submitter_phone=_first(form_data, "declarant_phone", "phone"),
+                submitter_id_number=_first(
+                    form_data, "declarant_id_number", "owner_id_number", "taxpayer_id_number", "applicant_id_number"
+                ),
+                organisation=organisation,
+                form_data=form_data,
+                status=Status.SUBMITTED,
+                submitted_at=now,
+                using_db=conn,
+            )
+            # Only photos no dossier holds yet: another submission cannot take them away.
+            ids = list(attachment_ids)
+            if await Attachment.filter(id__in=ids, dossier_id=None).using_db(conn).update(dossier_id=d.id) != len(
+                    set(ids)):
+                raise InvalidInput(TAKEN)
+            await _record(conn, d, actor, Action.SUBMIT, None, Status.SUBMITTED, now, "", {})
+            await _write_outbox(ctx, conn, d, Action.SUBMIT, None, Status.SUBMITTED, {})
+    except IntegrityError:
+        if submission_key and (first := await Dossier.get_or_none(submission_key=submission_key)):
+            return first  # the same event, filed meanwhile by another worker
+        raise
     return d
+
+
+TAKEN = "Có ảnh giấy tờ đã nộp trong một hồ sơ khác. Vui lòng chụp và gửi lại ảnh cho hồ sơ này."
 
 
 def _submitter_name(data: dict[str, Any]) -> str:

@@ -30,7 +30,7 @@ from backend.db.models import (
     WebchatSession,
 )
 from backend.domain.workflow import Status
-from backend.services import ratelimits, tokens
+from backend.services import files, idempotency, inbox, ratelimits, tokens
 from backend.services.context import ServiceContext
 from backend.settings import RetentionSettings
 
@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 WEBCHAT_CHANNEL = "webchat"
 BOOKKEEPING_GRACE = timedelta(days=1)  # expired tokens, ended sessions, idle buckets and throttles
 EVENT_DAYS = 7  # handled webhook event ids: no channel retries one that late
+SPOOLED_UPLOAD_AGE = timedelta(days=1)  # chat uploads left spooled: their turn ended long ago
 _CHUNK = 500  # ids per IN (...) list, well under SQLite's and PostgreSQL's parameter limits
 
 # Dossiers whose photos are no longer needed: the procedure is over for the citizen.
@@ -69,11 +70,16 @@ async def purge(ctx: ServiceContext, policy: RetentionSettings) -> dict[str, int
         Q(revoked_at__lt=day_ago) | Q(expires_at__lt=day_ago)).delete()
     counts["tokens"] = await tokens.purge(before=day_ago)
     counts["events"] = await ProcessedEvent.filter(created_at__lt=now - timedelta(days=EVENT_DAYS)).delete()
+    counts["inbox"] = await inbox.purge(before=now - timedelta(days=EVENT_DAYS))
+    counts["idempotency"] = await idempotency.purge(before=now - timedelta(days=EVENT_DAYS))
     counts["rate_buckets"] = await ratelimits.purge(
         older_than=BOOKKEEPING_GRACE.total_seconds(), now=now.timestamp())
     counts["auth_throttles"] = await AuthThrottle.filter(
         Q(blocked_until__isnull=True) | Q(blocked_until__lt=now), updated_at__lt=day_ago).delete()
 
+    counts["spooled_uploads"] = await asyncio.to_thread(
+        files.purge_spooled, files.spool_dir(root), older_than=SPOOLED_UPLOAD_AGE.total_seconds(),
+        now=now.timestamp())
     counts["files"] = await _unlink_unreferenced(paths, root)
     return counts
 

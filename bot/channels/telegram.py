@@ -1,9 +1,11 @@
 """Telegram through python-telegram-bot v22: translation only.
 
 ``Update`` → ``Inbound`` for the engine; ``Outbound`` → ``send_message`` / ``send_photo`` /
-``send_document`` with inline keyboards. Webhook mode: the Application is built with
-``.updater(None)`` and our aiohttp app serves ``/telegram/webhook`` (secret checked in
-constant time; no secret configured = refuse). Polling mode (development) uses PTB's updater.
+``send_document`` with inline keyboards. The Application is built with ``.updater(None)``:
+every update is stored in the engine's inbox (``accept``) before Telegram hears back — the
+webhook answers after it, and polling asks for the next updates (which confirms these) only
+after it — then PTB's queue hands it on to ``drain``. Webhook mode: our aiohttp app serves
+``/telegram/webhook`` (secret checked in constant time; no secret configured = refuse).
 Sending is paced per chat (Telegram asks for about one message a second in a private chat)
 and a 429 becomes ``DeliveryError(retryable=True, retry_after=…)`` with the server's wait.
 """
@@ -26,6 +28,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHand
 from telegram.warnings import PTBDeprecationWarning
 
 from backend.domain.messages import Attachment, Button, DeliveryError, Document, Image, Inbound, Outbound, Text
+from backend.services.metrics import rate_limited
 from backend.settings import TelegramSettings
 from bot.channels.telegram_http import AiohttpRequest
 
@@ -40,6 +43,8 @@ MAX_CAPTION = 1024
 MAX_CALLBACK_DATA = 64  # bytes
 
 Handle = Callable[[Inbound], Awaitable[None]]
+Accept = Callable[[Inbound], Awaitable[Inbound]]
+Drain = Callable[[str, str], Awaitable[None]]
 
 
 # -- Update → Inbound (pure) ------------------------------------------------------------------
@@ -140,13 +145,16 @@ class TelegramChannel:
 
     def __init__(self, settings: TelegramSettings, handle: Handle, *, webhook_url: str = "",
                  per_chat_rate: float = 1.0, per_chat_burst: int = 3, overall_rate: float | None = None,
-                 pool_size: int = 256, poll_timeout: float = 10.0) -> None:
+                 pool_size: int = 256, poll_timeout: float = 10.0,
+                 accept: Accept | None = None, drain: Drain | None = None) -> None:
         # PTB 22 reads durations as ints with a deprecation warning unless told to use
         # timedelta (the future default); our code takes either.
         os.environ.setdefault("PTB_TIMEDELTA", "true")
         self.settings = settings
         self.handle = handle
+        self.accept, self.drain = accept, drain  # the engine's inbox; without it, ``handle`` alone
         self.webhook_url = webhook_url
+        self._poller: asyncio.Task[None] | None = None
         self.poll_timeout = poll_timeout
         self._pacer = _Pacer(per_chat_rate, per_chat_burst, overall_rate)
         self._accepting = False
@@ -162,8 +170,7 @@ class TelegramChannel:
         else:
             builder = (builder.request(AiohttpRequest(pool_size=pool_size))
                        .get_updates_request(AiohttpRequest(pool_size=2, read_timeout=poll_timeout + 5.0)))
-        if settings.mode == "webhook":
-            builder = builder.updater(None)
+        builder = builder.updater(None)  # we poll ourselves: an update is stored before it is confirmed
         self.app: Application = builder.build()  # type: ignore[type-arg]
         self.app.add_handler(TypeHandler(Update, self._on_update))
         self.app.add_error_handler(self._on_error)
@@ -177,10 +184,8 @@ class TelegramChannel:
         await self.app.initialize()  # getMe
         await self.app.start()
         if self.polling:
-            assert self.app.updater is not None
-            await self.app.updater.start_polling(
-                poll_interval=0.0, timeout=timedelta(seconds=self.poll_timeout),
-                allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)
+            await self.app.bot.delete_webhook(drop_pending_updates=False)
+            self._poller = asyncio.create_task(self._poll(), name="telegram-polling")
         elif self.webhook_url:
             await self.app.bot.set_webhook(self.webhook_url, secret_token=self.settings.webhook_secret,
                                            allowed_updates=ALLOWED_UPDATES)
@@ -189,8 +194,9 @@ class TelegramChannel:
     async def stop(self) -> None:
         """Stop taking updates, finish those already queued, then stop PTB."""
         self._accepting = False
-        if self.polling and self.app.updater is not None and self.app.updater.running:
-            await self.app.updater.stop()
+        if self._poller is not None:
+            self._poller.cancel()
+            await asyncio.gather(self._poller, return_exceptions=True)
         if self.app.running:
             await self.app.update_queue.join()  # drain: app.stop() would drop what is queued
             await self.app.stop()
@@ -213,8 +219,39 @@ class TelegramChannel:
         if update is None:  # answered 200: Telegram would retry a refused update for a day
             log.warning("telegram webhook: malformed update ignored")
             return web.Response(text="ignored")
+        await self._store(update)  # in the inbox before Telegram hears 200
         await self.app.update_queue.put(update)
         return web.Response(text="ok")
+
+    async def _store(self, update: Update) -> None:
+        inbound = to_inbound(update)
+        if inbound is not None and self.accept is not None:
+            await self.accept(inbound)
+
+    async def _poll(self) -> None:
+        """getUpdates in a loop; asking with the next offset confirms what came before, so
+        each batch is stored in the inbox first (a crash loses nothing Telegram forgot)."""
+        offset: int | None = None
+        while self._accepting:
+            try:
+                updates = await self.app.bot.get_updates(
+                    offset=offset, timeout=timedelta(seconds=self.poll_timeout), allowed_updates=ALLOWED_UPDATES)
+            except RetryAfter as exc:
+                await asyncio.sleep(min(_delivery_error(exc).retry_after or 1.0, 60.0))
+                continue
+            except (TimedOut, NetworkError) as exc:
+                log.info("telegram polling: %s", exc.message)
+                await asyncio.sleep(1.0)
+                continue
+            except TelegramError as exc:
+                log.warning("telegram polling failed: %s", exc.message)
+                await asyncio.sleep(5.0)
+                continue
+            for update in updates:
+                await self._store(update)
+                await self.app.update_queue.put(update)
+            if updates:
+                offset = updates[-1].update_id + 1
 
     def _parse(self, data: object) -> Update | None:
         """The update in a webhook body, None when it is not one we can read."""
@@ -235,7 +272,9 @@ class TelegramChannel:
             return
         inbound = to_inbound(update)
         try:
-            if inbound is not None:
+            if inbound is not None and self.drain is not None:
+                await self.drain(inbound.channel, inbound.user_id)  # stored already: handle what waits
+            elif inbound is not None:
                 await self.handle(inbound)
         finally:
             if update.callback_query is not None:
@@ -286,6 +325,7 @@ def _delivery_error(exc: TelegramError) -> DeliveryError:
             warnings.simplefilter("ignore", PTBDeprecationWarning)
             wait: Any = exc.retry_after
         seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+        rate_limited("telegram")
         return DeliveryError(f"rate limited ({seconds:.0f} s)", retryable=True, retry_after=seconds)
     if isinstance(exc, Forbidden):  # blocked by the user, or the user is deactivated
         return DeliveryError(f"forbidden: {exc.message}", retryable=False)

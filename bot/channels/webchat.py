@@ -15,9 +15,11 @@ any worker; ``MemoryStore`` (bounded, one process) serves tests and tools.
 from __future__ import annotations
 
 import asyncio
-import itertools
+import json
+import os
 import re
 import secrets
+import tempfile
 import uuid
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
@@ -29,6 +31,7 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from backend.domain.messages import Attachment, DeliveryError, Document, Image, Inbound, Outbound, Text
+from backend.services.files import open_private, private_dir
 from backend.settings import WebchatSettings
 from backend.web.netaddr import client_address, networks, within
 
@@ -38,6 +41,11 @@ SENSITIVE_BUTTONS = ("sub:",)  # the submission's confirm/edit buttons (bot/hand
 TOO_MANY_SESSIONS = "Có quá nhiều phiên trò chuyện mới từ địa chỉ này. Vui lòng thử lại sau ít phút."
 _HERE = Path(__file__).resolve().parent
 MAX_UPLOAD = 20 * 1024 * 1024
+UPLOADS_IN_FLIGHT = 64  # uploads being received at once per worker; beyond it 503 and the page resends
+BUSY_RETRY_AFTER = 1  # seconds
+BUSY_UPLOAD = "Hệ thống đang bận, ảnh của anh/chị chưa được gửi. Trang sẽ tự gửi lại sau ít giây."
+_CHUNK = 256 * 1024
+_REF = re.compile(r"[A-Za-z0-9_-]{16,64}")  # secrets.token_urlsafe: never a path
 
 Handle = Callable[[Inbound], Awaitable[None]]
 
@@ -152,7 +160,8 @@ class WebChat:
                  poll_timeout: float = 25.0, history: int = 200,
                  files_per_session: int = 40, max_upload: int = MAX_UPLOAD,
                  max_sessions: int = 20_000, secure_cookie: bool = False,
-                 store: MessageStore | None = None) -> None:
+                 store: MessageStore | None = None, uploads_dir: Path | None = None,
+                 uploads_in_flight: int = UPLOADS_IN_FLIGHT) -> None:
         self.handle = handle
         self.sessions = sessions
         self.allow_session = allow_session
@@ -168,8 +177,11 @@ class WebChat:
         self.secure_cookie = secure_cookie
         self.store: MessageStore = store or MemoryStore(history, files_per_session, max_sessions)
         self._wakes: OrderedDict[str, asyncio.Event] = OrderedDict()  # live long-polls, this process
-        self._uploads: OrderedDict[str, bytes] = OrderedDict()  # inbound photos until fetched
-        self._ids = itertools.count(1)
+        # Uploads are spooled here until their turn is handled; every worker must see the same
+        # directory (files_dir/uploads). A private temporary one serves a single process.
+        self.uploads_dir = Path(uploads_dir) if uploads_dir else Path(tempfile.mkdtemp(prefix="motcua-uploads-"))
+        self.uploads_in_flight = uploads_in_flight
+        self._receiving = 0  # multipart sends being read now
 
     # -- routes --------------------------------------------------------------------------
     def setup(self, app: web.Application) -> None:
@@ -181,6 +193,13 @@ class WebChat:
         app.router.add_post("/chat/api/end", self.api_end)
         app.router.add_get("/chat/api/file/{file_id}", self.api_file)
         app.router.add_static("/chat/static", _HERE / "static")
+        app.on_shutdown.append(self._release_polls)
+
+    async def _release_polls(self, app: web.Application) -> None:
+        """On shutdown every waiting long-poll answers now, so draining does not wait 25 s."""
+        self._closing = True
+        for event in self._wakes.values():
+            event.set()
 
     def _kiosk_device(self, request: web.Request) -> bool:
         return bool(self.kiosk_nets) and within(client_address(request, self.trusted_proxies), self.kiosk_nets)
@@ -293,18 +312,28 @@ class WebChat:
         event_id = ""
         attachments: list[Attachment] = []
         if request.content_type.startswith("multipart/"):
-            reader = await request.multipart()
-            async for part in reader:
-                if part.name == "photo" and part.filename is not None:  # type: ignore[union-attr]
-                    attachments.append(await self._upload(part))
-                elif part.name in ("text", "button", "event_id"):
-                    value = (await part.text())[:4000]  # type: ignore[union-attr]
-                    if part.name == "text":
-                        text = value
-                    elif part.name == "button":
-                        button = value
-                    else:
-                        event_id = value
+            if self._receiving >= self.uploads_in_flight:
+                raise _busy()  # nothing read, nothing kept: the page sends the same event again
+            self._receiving += 1
+            try:
+                reader = await request.multipart()
+                async for part in reader:
+                    if part.name == "photo" and part.filename is not None:  # type: ignore[union-attr]
+                        attachments.append(await self._upload(part))
+                    elif part.name in ("text", "button", "event_id"):
+                        value = (await part.text())[:4000]  # type: ignore[union-attr]
+                        if part.name == "text":
+                            text = value
+                        elif part.name == "button":
+                            button = value
+                        else:
+                            event_id = value
+            except BaseException:
+                for att in attachments:  # the send failed: the page sends it again
+                    self._unlink(att.ref)
+                raise
+            finally:
+                self._receiving -= 1
         else:
             try:
                 body = await request.json()
@@ -322,27 +351,62 @@ class WebChat:
                        button=button, attachments=tuple(attachments), origin=origin)
 
     async def _upload(self, part: Any) -> Attachment:
-        """Read an upload up to the limit; a bigger one is reported by size, not kept."""
+        """Stream an upload to an owner-only spool file as it arrives (memory: one chunk); one
+        over the limit is reported by its size, and nothing of it is kept."""
         mime = part.headers.get("Content-Type", "application/octet-stream").split(";")[0].strip()
-        chunks, size = [], 0
-        while chunk := await part.read_chunk(256 * 1024):
-            size += len(chunk)
-            if size <= self.max_upload:
-                chunks.append(chunk)
-        ref = f"u{next(self._ids)}-{secrets.token_hex(4)}"
-        if size <= self.max_upload:
-            self._uploads[ref] = b"".join(chunks)
-            while len(self._uploads) > 200:
-                self._uploads.popitem(last=False)
+        ref = secrets.token_urlsafe(16)
+        private_dir(self.uploads_dir)
+        partial = self.uploads_dir / f".{ref}.part"  # renamed when whole: a reader never sees half
+        # Plain writes: a chunk goes to the page cache in well under a millisecond.
+        out: Any = open_private(partial)
+        size = 0
+        try:
+            while chunk := await part.read_chunk(_CHUNK):
+                size += len(chunk)
+                if out is None:
+                    continue  # over the limit: drained to count it, not kept
+                if size <= self.max_upload:
+                    out.write(chunk)
+                else:
+                    out.close()
+                    out = None
+                    partial.unlink(missing_ok=True)
+            if out is not None:
+                out.close()
+                out = None
+                os.replace(partial, self.uploads_dir / ref)
+        finally:
+            if out is not None:  # the client went away mid-upload
+                out.close()
+                partial.unlink(missing_ok=True)
         kind = "image" if mime.startswith("image/") else "file"
         return Attachment(kind=kind, ref=ref, mime_type=mime, size=size, filename=part.filename or "")
 
+    def _spooled(self, ref: str) -> Path | None:
+        return self.uploads_dir / ref if _REF.fullmatch(ref or "") else None
+
+    def _unlink(self, ref: str) -> None:
+        path = self._spooled(ref)
+        if path is not None:
+            path.unlink(missing_ok=True)
+
     async def fetch(self, att: Attachment) -> bytes:
-        """The bytes of an uploaded photo (the engine asks once, after the size check)."""
-        data = self._uploads.pop(att.ref, None)
-        if data is None:
-            raise DeliveryError("upload no longer held", retryable=False)
-        return data
+        """The bytes of an uploaded photo, from the spool any worker reads; kept, so a retried
+        turn reads it again (``release`` or the retention purge deletes it)."""
+        path = self._spooled(att.ref)
+        if path is None:
+            raise DeliveryError("not a web chat upload", retryable=False)
+        try:
+            return await asyncio.to_thread(path.read_bytes)
+        except FileNotFoundError:
+            raise DeliveryError("upload no longer held", retryable=False) from None
+
+    async def release(self, inbound: Inbound) -> None:
+        """Delete an inbound's spooled uploads once its turn is handled for good."""
+        if inbound.channel != CHANNEL:
+            return
+        for att in inbound.attachments:
+            self._unlink(att.ref)
 
     async def api_poll(self, request: web.Request) -> web.Response:
         try:
@@ -359,7 +423,7 @@ class WebChat:
         last = await self.store.last(sid)
         if after > last:  # the page knows more than we hold: it starts over from what is held
             after = 0
-        if last <= after:
+        if last <= after and not getattr(self, "_closing", False):
             try:
                 await asyncio.wait_for(wake.wait(), self.poll_timeout)
             except TimeoutError:
@@ -392,6 +456,18 @@ class WebChat:
                 self._wakes.popitem(last=False)
         return event
 
+    def wake(self, user_key: str) -> None:
+        """Release this worker's long poll for ``user_key`` (a message was stored, maybe elsewhere)."""
+        event = self._wakes.pop(user_key, None)
+        if event is not None:
+            event.set()
+
+    def wake_all(self, _key: str = "") -> None:
+        """Release every long poll here: wake-ups may have been missed (listener reconnected)."""
+        events, self._wakes = list(self._wakes.values()), OrderedDict()
+        for event in events:
+            event.set()
+
     async def send(self, user_id: str, message: Outbound) -> None:
         file = None
         if isinstance(message, Text):
@@ -408,6 +484,12 @@ class WebChat:
         event = self._wakes.pop(user_id, None)
         if event is not None:
             event.set()  # release this session's waiting long-poll; the next one waits anew
+
+
+def _busy() -> web.HTTPServiceUnavailable:
+    body = json.dumps({"ok": False, "error": BUSY_UPLOAD, "retry": True}, ensure_ascii=False)
+    return web.HTTPServiceUnavailable(text=body, content_type="application/json",
+                                      headers={"Retry-After": str(BUSY_RETRY_AFTER), "Cache-Control": "no-store"})
 
 
 def _presented(request: web.Request) -> list[str]:

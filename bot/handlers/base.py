@@ -39,6 +39,7 @@ class Services:
     citizen_id: int
     max_file_bytes: int = MAX_FILE_BYTES
     origin: str = ""  # the client's network address, where the channel knows it (rate limits)
+    event_key: str = ""  # ``channel:event id``: a use case run with it runs once for this event
     extras: dict[str, Any] = field(default_factory=dict)
 
 

@@ -6,6 +6,7 @@ A rejection or a supplement request asks for the reason as the next message."""
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from backend.domain.messages import Button, Conversation, Inbound, Outbound
@@ -17,7 +18,7 @@ from backend.domain.workflow import (
     Status,
     WorkflowError,
 )
-from backend.services import dossiers, officers
+from backend.services import dossiers, idempotency, officers
 from backend.services.context import Actor
 from backend.services.errors import Conflict, Forbidden, NotFound
 from backend.services.lookup import specialists_of
@@ -56,6 +57,11 @@ async def link_command(inbound: Inbound, conv: Conversation, svc: Services) -> R
     return await link(code, inbound, svc), conv.step
 
 
+async def _once(svc: Services, run: Callable[[], Awaitable[Any]]) -> Any:
+    """The officer's action once per chat event: a turn run again gets the first result."""
+    return await idempotency.once_dossier(svc.event_key, svc.ctx.clock.now(), run)
+
+
 async def _actor(svc: Services) -> Actor:
     """The officer acting from this chat; refused until the link is confirmed and settled."""
     who = await officers.chat_officer(svc.ctx, svc.channel, svc.user_id)
@@ -81,12 +87,12 @@ async def do_button(inbound: Inbound, conv: Conversation, svc: Services) -> Resu
     action, dossier_id, version = parts[1], int(parts[2]), int(parts[3])
     actor = await _actor(svc)
     if action in SIMPLE:
-        d = await SIMPLE[action](svc.ctx, actor, dossier_id, version=version)
+        d = await _once(svc, lambda: SIMPLE[action](svc.ctx, actor, dossier_id, version=version))
         svc.changed()
         return _done(action, d), conv.step
     if action == "assign":
         if len(parts) == 5:
-            d = await dossiers.assign(svc.ctx, actor, dossier_id, int(parts[4]), version=version)
+            d = await _once(svc, lambda: dossiers.assign(svc.ctx, actor, dossier_id, int(parts[4]), version=version))
             svc.changed()
             return _done(action, d), conv.step
         return await _pick_specialist(dossier_id, version, actor), conv.step
@@ -128,13 +134,12 @@ async def reason(inbound: Inbound, conv: Conversation, svc: Services) -> Result:
     try:
         if action == "request_supplement":
             items = [line.strip(" -•\t") for line in raw.replace(";", "\n").splitlines()]
-            d = await dossiers.request_supplement(svc.ctx, actor, dossier_id, items, version=version)
-        elif action == "reject":
-            d = await dossiers.reject(svc.ctx, actor, dossier_id, raw, version=version)
-        elif action == "send_back_draft":
-            d = await dossiers.send_back_draft(svc.ctx, actor, dossier_id, raw, version=version)
+            d = await _once(svc, lambda: dossiers.request_supplement(svc.ctx, actor, dossier_id, items,
+                                                                     version=version))
         else:
-            d = await dossiers.send_back_signature(svc.ctx, actor, dossier_id, raw, version=version)
+            use_case = {"reject": dossiers.reject, "send_back_draft": dossiers.send_back_draft}.get(
+                action, dossiers.send_back_signature)
+            d = await _once(svc, lambda: use_case(svc.ctx, actor, dossier_id, raw, version=version))
     except (Conflict, NotFound, Forbidden, WorkflowError) as exc:
         conv.data = {}  # the dossier moved on: the pending action is void, say why and stop
         return [text(str(exc))], "menu"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from backend.domain.messages import Conversation, Inbound
 from backend.domain.workflow import Role
-from backend.services import dossiers
+from backend.services import dossiers, idempotency
 from backend.services.context import Actor
 from backend.services.lookup import find_dossier
 from bot import texts
@@ -18,7 +18,8 @@ async def rate_button(inbound: Inbound, conv: Conversation, svc: Services) -> Re
         raise ChatError(texts.STALE_BUTTON)
     d = await find_dossier(parts[1])
     actor = Actor(Role.CITIZEN, citizen_id=svc.citizen_id)
-    await dossiers.rate(svc.ctx, actor, d.id, int(parts[2]))
+    await idempotency.once_dossier(svc.event_key, svc.ctx.clock.now(),
+                                   lambda: dossiers.rate(svc.ctx, actor, d.id, int(parts[2])))
     svc.changed()
     return [text(texts.RATED.format(stars="★" * int(parts[2]), code=d.code))], conv.step
 

@@ -354,7 +354,7 @@ async def _submit(conv: Conversation, svc: Services, proc: Procedure) -> Result:
     ids = [i for ids in conv.data.get("files", {}).values() for i in ids]
     d = await dossiers.submit(svc.ctx, identity_id=svc.identity_id, procedure_slug=proc.slug,
                               agency_id=int(conv.data.get("agency_id") or 0), form_data=form,
-                              attachment_ids=ids)
+                              attachment_ids=ids, submission_key=svc.event_key or None)
     svc.changed()
     agency = await Agency.get(id=d.agency_id)  # type: ignore[attr-defined]
     conv.data = {}

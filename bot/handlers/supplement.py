@@ -6,7 +6,7 @@ from __future__ import annotations
 from backend.db.models import Dossier
 from backend.domain.messages import Button, Conversation, Inbound, Outbound
 from backend.domain.workflow import Role, Status
-from backend.services import citizens, dossiers
+from backend.services import citizens, dossiers, idempotency
 from backend.services.context import Actor
 from bot import texts
 from bot.handlers import photos
@@ -87,7 +87,8 @@ async def _send(conv: Conversation, svc: Services) -> Result:
     if not conv.data.get("files"):
         raise ChatError(texts.SUPPLEMENT_NEED_PHOTO)
     actor = Actor(Role.CITIZEN, citizen_id=svc.citizen_id)
-    d = await dossiers.add_supplement(svc.ctx, actor, int(conv.data["dossier_id"]), conv.data["files"])
+    d = await idempotency.once_dossier(svc.event_key, svc.ctx.clock.now(), lambda: dossiers.add_supplement(
+        svc.ctx, actor, int(conv.data["dossier_id"]), conv.data["files"]))
     svc.changed()
     from bot.handlers.menu import menu_buttons
 

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image as PImage
 
 from backend.db.models import Attachment as AttachmentRow
-from backend.db.models import ConversationState, Dossier, Officer, ProcessedEvent
+from backend.db.models import ConversationState, Dossier, InboundUpdate, Officer
 from backend.domain.messages import Attachment, Image, Inbound, Outbound, Text
 from backend.domain.workflow import Status
 from backend.services import dossiers as uc
@@ -152,7 +152,7 @@ async def test_state_persists_across_restart_and_events_dedupe(seeded: None, ctx
     assert "Số căn cước" in body(first)
     # The same event again (a webhook retried): nothing happens, nothing is said.
     assert await user.send(BIRTH_ANSWERS[0], event_id="dup-1") == []
-    assert await ProcessedEvent.filter(event_id="dup-1").count() == 1
+    assert await InboundUpdate.filter(event_id="dup-1").count() == 1
     row = await ConversationState.get(channel="mem", user_id="u1")
     assert row.step == "submit.field" and row.data["form"]["declarant_name"] == "Nguyễn Văn An"
 
@@ -214,7 +214,7 @@ async def test_one_users_updates_in_order(seeded: None, ctx: ServiceContext) -> 
     assert form["declarant_name"] == BIRTH_ANSWERS[0]
     assert form["declarant_id_number"] == BIRTH_ANSWERS[1]
     assert form["declarant_residence"] == BIRTH_ANSWERS[2]
-    assert not engine._locks  # locks of idle users are dropped
+    assert not engine._puts._locks and not engine._turns._locks  # locks of idle users are dropped
 
 
 async def test_two_workers_do_not_lose_a_turn(seeded: None, ctx: ServiceContext) -> None:
@@ -225,7 +225,7 @@ async def test_two_workers_do_not_lose_a_turn(seeded: None, ctx: ServiceContext)
     before = await ConversationState.get(channel="mem", user_id="u1")
     await asyncio.gather(u1.send(BIRTH_ANSWERS[0], event_id="w1"), u2.send(BIRTH_ANSWERS[1], event_id="w2"))
     after = await ConversationState.get(channel="mem", user_id="u1")
-    assert await ProcessedEvent.filter(event_id__in=["w1", "w2"]).count() == 2
+    assert await InboundUpdate.filter(event_id__in=["w1", "w2"], handled_at__isnull=False).count() == 2
     form = after.data["form"]
     # Either order, but never one answer overwriting the other: the first answers the name,
     # the second the next question; the ID number typed at the name question is refused, and
