@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import uuid
+from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
 
@@ -58,6 +60,22 @@ def run_apart(coro_fn, *args):  # noqa: ANN001, ANN201
 
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(lambda: asyncio.run(coro_fn(*args))).result()
+
+
+@contextlib.asynccontextmanager
+async def empty_pg_database(prefix: str) -> AsyncIterator[str]:
+    """A PostgreSQL database with no schema, of this test's own; dropped (forcibly) after."""
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = PG_ADMIN.replace("postgres://", "postgresql://")
+    for sql in (f'CREATE DATABASE "{name}"', None):
+        if sql is None:
+            yield f"{PG_ADMIN.rsplit('/', 1)[0]}/{name}"
+            sql = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
+        conn = await asyncpg.connect(admin)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
 
 
 @pytest.fixture(scope="session")

@@ -30,11 +30,11 @@ _CLAIM_AND_LOAD = (
     f"(SELECT data {_STATE_OF_USER}) AS data, (SELECT version {_STATE_OF_USER}) AS version"
 )
 _LOAD = f"SELECT id, step, data, version {_STATE_OF_USER}"
-_INSERT = (
+INSERT_STATE = (  # also the inbox's, in its turn transaction
     f"INSERT INTO {_STATE} (channel, user_id, step, data, version, updated_at) VALUES (?, ?, ?, ?, 1, ?) "
     "ON CONFLICT (channel, user_id) DO NOTHING RETURNING id"
 )
-_UPDATE = (
+UPDATE_STATE = (
     f"UPDATE {_STATE} SET step = ?, data = ?, version = version + 1, updated_at = ? "
     "WHERE id = ? AND version = ? RETURNING id"
 )
@@ -77,9 +77,9 @@ async def save(conv: StoredConversation, step: str, data: dict[str, Any], now: d
     worker moved it on meanwhile (the caller runs the turn again on the fresh state)."""
     encoded, when = json.dumps(data, ensure_ascii=False, separators=(",", ":")), _when.to_db_value(now, None)
     if conv.id is None:
-        rows = await run_sql(_INSERT, [conv.channel, conv.user_id, step, encoded, when])
+        rows = await run_sql(INSERT_STATE, [conv.channel, conv.user_id, step, encoded, when])
     else:
-        rows = await run_sql(_UPDATE, [step, encoded, when, conv.id, conv.version])
+        rows = await run_sql(UPDATE_STATE, [step, encoded, when, conv.id, conv.version])
     return bool(rows)
 
 

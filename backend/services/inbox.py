@@ -21,6 +21,7 @@ from tortoise.transactions import in_transaction
 
 from backend.db.models import ConversationState, InboundUpdate, OutboxMessage
 from backend.domain.messages import Attachment, Inbound, Outbound, encode_outbound
+from backend.services import conversations
 from backend.services.sql import run_sql
 
 LEASE = timedelta(seconds=15)  # renewed while a turn runs (``renew``): a crash frees it this soon
@@ -47,14 +48,6 @@ _STALE = (
     f"SELECT channel, user_id, MIN(id) AS first FROM {_IN} WHERE handled_at IS NULL "
     "AND (claimed_until IS NULL OR claimed_until < ?) AND received_at < ? "
     "GROUP BY channel, user_id ORDER BY first LIMIT ?"
-)
-_STATE_INSERT = (
-    f"INSERT INTO {_STATE} (channel, user_id, step, data, version, updated_at) VALUES (?, ?, ?, ?, 1, ?) "
-    "ON CONFLICT (channel, user_id) DO NOTHING RETURNING id"
-)
-_STATE_UPDATE = (
-    f"UPDATE {_STATE} SET step = ?, data = ?, version = version + 1, updated_at = ? "
-    "WHERE id = ? AND version = ? RETURNING id"
 )
 _DONE = f"UPDATE {_IN} SET handled_at = ? WHERE id = ? AND handled_at IS NULL RETURNING id"
 
@@ -129,9 +122,10 @@ async def finish(c: Claimed, step: str, data: dict[str, Any], replies: list[Outb
     async with in_transaction():
         if save_state:
             if c.state_id is None:
-                saved = await run_sql(_STATE_INSERT, [c.inbound.channel, c.inbound.user_id, step, encoded, when])
+                saved = await run_sql(conversations.INSERT_STATE,
+                                      [c.inbound.channel, c.inbound.user_id, step, encoded, when])
             else:
-                saved = await run_sql(_STATE_UPDATE, [step, encoded, when, c.state_id, c.version])
+                saved = await run_sql(conversations.UPDATE_STATE, [step, encoded, when, c.state_id, c.version])
             if not saved:
                 raise StateMoved("conversation state changed")
         ids = []

@@ -23,7 +23,7 @@ import aiohttp
 import asyncpg
 import pytest
 
-from tests.conftest import PG_ADMIN
+from tests.conftest import empty_pg_database
 from tests.e2e.test_webchat import BIRTH_ANSWERS, buttons, jpeg, texts
 
 pytestmark = [pytest.mark.deploy, pytest.mark.postgres]
@@ -231,19 +231,8 @@ class Officer:
 @pytest.fixture
 async def deploy_db() -> str:
     """A database of this test's own, dropped at the end (the workers hold their own pools)."""
-    name = f"motcua_deploy_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = PG_ADMIN.replace("postgres://", "postgresql://")
-    conn = await asyncpg.connect(admin)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    yield f"{PG_ADMIN.rsplit('/', 1)[0]}/{name}"
-    conn = await asyncpg.connect(admin)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    async with empty_pg_database("motcua_deploy") as url:
+        yield url
 
 
 async def _wait_for(citizen: Citizen, pred, what: str) -> list[dict]:  # noqa: ANN001

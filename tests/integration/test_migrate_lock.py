@@ -6,13 +6,12 @@ import asyncio
 import os
 import sqlite3
 import sys
-import uuid
 from pathlib import Path
 
 import asyncpg
 import pytest
 
-from tests.conftest import PG_ADMIN
+from tests.conftest import empty_pg_database
 
 ROOT = Path(__file__).resolve().parents[2]
 MIGRATE = "import asyncio, sys; from backend.db import migrate; asyncio.run(migrate(sys.argv[1]))"
@@ -45,19 +44,8 @@ async def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         yield f"sqlite://{tmp_path / 'empty.sqlite3'}"
         return
-    name = f"motcua_mig_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = PG_ADMIN.replace("postgres://", "postgresql://")
-    conn = await asyncpg.connect(admin)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    yield f"{PG_ADMIN.rsplit('/', 1)[0]}/{name}"
-    conn = await asyncpg.connect(admin)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    async with empty_pg_database("motcua_mig") as url:
+        yield url
 
 
 async def _rows(url: str, sql: str) -> list[tuple]:
