@@ -71,6 +71,8 @@ async def start_channels(app: web.Application, rt: Runtime) -> Callable[[], Awai
     catalogue = rt.ctx.catalogue
     hub = wakeups.Wakeups(rt.settings.database_url)
     hub.subscribe(wakeups.WEBCHAT, webchat.wake, resync=webchat.wake_all)
+    if rt.background:  # the web workers' use cases queue notices for this process's dispatcher
+        hub.subscribe(wakeups.OUTBOX, lambda _key: rt.dispatcher.wake(), resync=lambda _key: rt.dispatcher.wake())
     hub.subscribe(wakeups.CATALOGUE, lambda stamp: catalogue_service.follow(catalogue, stamp),
                   resync=lambda _: catalogue_service.follow(catalogue))
     await catalogue_service.adopt_stamp(catalogue)

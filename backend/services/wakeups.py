@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 WEBCHAT = "motcua_webchat"  # key: the web chat session's user key
 CATALOGUE = "motcua_catalogue"  # key: the catalogue's new version stamp
+OUTBOX = "motcua_outbox"  # a web worker queued notifications: the worker's dispatcher looks now
 PING_INTERVAL = 30.0  # seconds between checks that the listening connection still answers
 RECONNECT_DELAY = (0.5, 1.0, 2.0, 5.0)  # seconds between attempts, the last repeated
 

@@ -20,7 +20,7 @@ from backend.db import close_db, open_db, pending_migrations
 from backend.db.models import Agency
 from backend.notify.dispatcher import ChannelSender, Dispatcher
 from backend.notify.render import make_renderer
-from backend.services import retention
+from backend.services import retention, wakeups
 from backend.services.catalogue import Catalogue
 from backend.services.clock import Clock, SystemClock
 from backend.services.context import ServiceContext
@@ -67,8 +67,15 @@ class Runtime:
         return self.role in ("all", "web")
 
     def changed(self) -> None:
-        """Call after a use case commits: the dispatcher sends what it queued at once."""
-        self.dispatcher.wake()
+        """Call after a use case commits: the dispatcher sends what it queued at once. A web
+        worker has no dispatcher of its own: it tells the worker's (PostgreSQL NOTIFY)."""
+        if self.background:
+            self.dispatcher.wake()
+            return
+        if self._notifying is None or self._notifying.done():
+            self._notifying = asyncio.create_task(wakeups.publish(wakeups.OUTBOX, ""))
+
+    _notifying: asyncio.Task[None] | None = field(default=None, repr=False)
 
 
 class StartupRefused(RuntimeError):

@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 import aiohttp
+import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from tortoise import Tortoise
@@ -217,3 +218,19 @@ async def test_catalogue_reload_on_one_worker_reloads_the_other(fresh_db_url: st
         assert cat_b.get("birth_registration").name == "Đăng ký khai sinh (lần ba)"
         assert not await catalogue_service.follow(cat_b)  # once per stamp
         assert await KeyValue.exists(key=catalogue_service.VERSION_KEY)
+
+
+@pytest.mark.postgres
+async def test_a_web_worker_wakes_the_background_workers_dispatcher(pg_url: str, tmp_path: Path) -> None:
+    """A web worker runs no dispatcher: after a use case it tells the worker's over NOTIFY."""
+    heard: asyncio.Queue[str] = asyncio.Queue()
+    conn = await asyncpg.connect(pg_url.replace("postgres://", "postgresql://"))
+    await conn.add_listener(wakeups.OUTBOX, lambda _conn, _pid, channel, _payload: heard.put_nowait(channel))
+    try:
+        settings = Settings(database_url=pg_url, data_dir=tmp_path / "web", ocr_workers=0)
+        app = create_app(settings, role="web")
+        async with TestClient(TestServer(app)):
+            app[RUNTIME].changed()  # what a view or a chat step calls after its use case commits
+            assert await asyncio.wait_for(heard.get(), 2.0) == wakeups.OUTBOX
+    finally:
+        await conn.close()
