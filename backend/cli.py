@@ -156,15 +156,17 @@ async def _seed(settings) -> int:  # noqa: ANN001
 
 async def _purge(settings) -> int:  # noqa: ANN001
     from backend.db import close_db, open_db
-    from backend.services import retention
+    from backend.services import retention, storage
     from backend.services.catalogue import Catalogue
     from backend.services.context import ServiceContext
 
     await open_db(settings.database_url)
+    ctx = ServiceContext(catalogue=Catalogue(), files_dir=settings.files_dir,
+                         files=storage.from_settings(settings.storage, settings.files_dir))
     try:
-        counts = await retention.purge(ServiceContext(catalogue=Catalogue(), files_dir=settings.files_dir),
-                                       settings.retention)
+        counts = await retention.purge(ctx, settings.retention)
     finally:
+        await ctx.files.close()
         await close_db()
     for kind, n in counts.items():
         print(f"{kind}: {n}")

@@ -137,6 +137,21 @@ class RetentionSettings:
     interval_minutes: int = 60  # how often the purge runs
 
 
+@dataclass(frozen=True)
+class StorageSettings:
+    """Where files live: the local files directory, or an S3-compatible bucket shared by every host."""
+
+    backend: str = "local"  # local | s3
+    s3_endpoint: str = ""  # empty: AWS's own endpoint for the region
+    s3_bucket: str = ""
+    s3_region: str = "us-east-1"
+    s3_access_key: str = ""
+    s3_secret_key: str = field(default="", repr=False)
+    s3_addressing: str = "auto"  # auto | path | virtual (botocore's addressing_style)
+
+
+STORAGE_BACKENDS = ("local", "s3")
+S3_ADDRESSING = ("auto", "path", "virtual")
 ROLES = ("all", "web", "worker")
 ENVIRONMENTS = ("development", "production")
 LOG_FORMATS = ("json", "text")
@@ -162,6 +177,7 @@ class Settings:
     log_format: str = "text"  # json | text (MOTCUA_LOG_FORMAT; json by default in production)
     webchat: WebchatSettings = field(default_factory=WebchatSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
+    storage: StorageSettings = field(default_factory=StorageSettings)
     telegram: TelegramSettings = field(default_factory=lambda: TelegramSettings(token=""))
     zalo: ZaloSettings = field(default_factory=lambda: ZaloSettings("", "", ""))
 
@@ -215,6 +231,15 @@ class Settings:
                 webchat_days=env.number("MOTCUA_RETAIN_WEBCHAT_DAYS", 7),
                 interval_minutes=env.number("MOTCUA_RETENTION_INTERVAL_MINUTES", 60),
             ),
+            storage=StorageSettings(
+                backend=env.choice("MOTCUA_STORAGE", "local", STORAGE_BACKENDS),
+                s3_endpoint=env.text("MOTCUA_S3_ENDPOINT"),
+                s3_bucket=env.text("MOTCUA_S3_BUCKET"),
+                s3_region=env.text("MOTCUA_S3_REGION", "us-east-1"),
+                s3_access_key=env.text("MOTCUA_S3_ACCESS_KEY"),
+                s3_secret_key=env.text("MOTCUA_S3_SECRET_KEY"),
+                s3_addressing=env.choice("MOTCUA_S3_ADDRESSING", "auto", S3_ADDRESSING),
+            ),
             telegram=TelegramSettings(
                 token=env.text("TELEGRAM_BOT_TOKEN"),
                 api_base_url=env.text("TELEGRAM_API_BASE_URL", "https://api.telegram.org/bot"),
@@ -259,6 +284,7 @@ class Settings:
                            "(Telegram's calls are checked against it)")
             if not self.public_url:
                 out.append("MOTCUA_PUBLIC_URL: needed with TELEGRAM_MODE=webhook (the webhook is registered there)")
+        out += self.storage_problems()
         if self.production:
             if public is not None and public.scheme != "https" and public.hostname not in _LOOPBACK:
                 out.append("MOTCUA_PUBLIC_URL: must be https:// in production (session cookies are Secure)")
@@ -266,6 +292,21 @@ class Settings:
                 out.append("MOTCUA_SEED_DEMO: demo data is for development; unset it in production")
             if serving and not self.secret_key:
                 out.append("MOTCUA_SECRET_KEY: needed in production (every worker must sign sessions alike)")
+        return out
+
+    def storage_problems(self) -> list[str]:
+        """MOTCUA_STORAGE=s3 needs a bucket and its keys; an endpoint must be an http(s) URL."""
+        st, out = self.storage, []
+        if st.backend != "s3":
+            return out
+        for name, value in (("MOTCUA_S3_BUCKET", st.s3_bucket), ("MOTCUA_S3_ACCESS_KEY", st.s3_access_key),
+                            ("MOTCUA_S3_SECRET_KEY", st.s3_secret_key)):
+            if not value:
+                out.append(f"{name}: needed with MOTCUA_STORAGE=s3")
+        if st.s3_endpoint:
+            ep = urlsplit(st.s3_endpoint)
+            if ep.scheme not in ("http", "https") or not ep.hostname:
+                out.append(f"MOTCUA_S3_ENDPOINT: must be http(s)://host[:port], not {st.s3_endpoint!r}")
         return out
 
     def with_(self, **changes: object) -> Settings:

@@ -61,7 +61,7 @@ async def start_channels(app: web.Application, rt: Runtime) -> Callable[[], Awai
     webchat = WebChat(engine.handle, sessions=webchat_sessions, allow_session=allow_session, settings=wc,
                       trusted_proxies=rt.settings.trusted_proxies, clock=clock.now,
                       secure_cookie=rt.settings.base_url.startswith("https://"),
-                      store=DbWebchatStore(rt.ctx.files_dir), uploads_dir=spool_dir(rt.ctx.files_dir),
+                      store=DbWebchatStore(rt.ctx.files), uploads_dir=spool_dir(rt.ctx.files_dir),
                       **rt.extras.get("webchat_options", {}))  # tests and the benchmark: e.g. uploads_in_flight
     webchat.setup(app)
     _register(rt, engine, "webchat", webchat, webchat.fetch)

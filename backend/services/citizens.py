@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
@@ -11,7 +10,6 @@ from tortoise.transactions import in_transaction
 
 from backend.db.models import Attachment, ChannelIdentity, Citizen, Dossier, OutboxMessage
 from backend.services.context import ServiceContext
-from backend.services.files import write_private
 
 
 async def identify(ctx: ServiceContext, channel: str, external_id: str, display_name: str = "") -> ChannelIdentity:
@@ -45,8 +43,8 @@ async def identify(ctx: ServiceContext, channel: str, external_id: str, display_
     return ident
 
 
-def _path_for(ctx: ServiceContext, digest: str) -> Path:
-    return ctx.files_dir / digest[:2] / digest
+def _key_for(digest: str) -> str:
+    return f"attachments/{digest[:2]}/{digest}"
 
 
 async def store_attachment(
@@ -61,9 +59,9 @@ async def store_attachment(
 ) -> Attachment:
     """Keep a file the citizen sent (content-addressed, so a resend is stored once)."""
     digest = hashlib.sha256(data).hexdigest()
-    path = _path_for(ctx, digest)
-    if not path.exists():
-        write_private(path, data, ctx.files_dir)
+    key = _key_for(digest)
+    if not await ctx.files.exists(key):
+        await ctx.files.put(key, data, mime_type)
     return await Attachment.create(
         citizen_id=citizen_id,
         component=component,
@@ -71,13 +69,19 @@ async def store_attachment(
         mime_type=mime_type,
         size=len(data),
         filename=filename[:200],
-        stored_path=str(path),
+        stored_path=key,
         ocr=ocr,
     )
 
 
-def read_attachment(att: Attachment) -> bytes:
-    return Path(att.stored_path).read_bytes()
+async def read_attachment(ctx: ServiceContext, att: Attachment) -> bytes | None:
+    """The file's bytes, None when it is gone (purged, or an unreadable key)."""
+    if not att.stored_path:
+        return None
+    try:
+        return await ctx.files.get(att.stored_path)
+    except ValueError:
+        return None
 
 
 async def dossiers_of(citizen_id: int, limit: int = 20) -> list[Dossier]:

@@ -10,6 +10,7 @@ from backend.domain.workflow import Role
 from backend.services.calendars import make_calendar, vietnam_holidays
 from backend.services.catalogue import Catalogue
 from backend.services.clock import Clock, SystemClock
+from backend.services.storage import FileStore, LocalFileStore
 
 
 @dataclass(frozen=True)
@@ -32,9 +33,14 @@ class ServiceContext:
     catalogue: Catalogue
     clock: Clock = field(default_factory=SystemClock)
     files_dir: Path = Path("var/files")
+    files: FileStore = None  # type: ignore[assignment]  # None: the local files_dir (set below)
     public_base_url: str = "http://127.0.0.1:8080"
     _calendars: dict[str, WorkingCalendar] = field(default_factory=dict)
     _holidays: object = None
+
+    def __post_init__(self) -> None:
+        if self.files is None:
+            self.files = LocalFileStore(self.files_dir)
 
     def calendar(self, office_hours: dict | None) -> WorkingCalendar:
         """The working calendar for an agency's office hours (cached per configuration)."""

@@ -32,6 +32,7 @@ from backend.db.models import (
 from backend.domain.workflow import Status
 from backend.services import files, idempotency, inbox, ratelimits, tokens
 from backend.services.context import ServiceContext
+from backend.services.storage import FileStore
 from backend.settings import RetentionSettings
 
 log = logging.getLogger(__name__)
@@ -61,8 +62,8 @@ async def purge(ctx: ServiceContext, policy: RetentionSettings) -> dict[str, int
 
     old = await WebchatMessage.filter(created_at__lt=now - timedelta(days=policy.webchat_days)).values_list(
         "id", "file_path")
-    counts["webchat_messages"] = await _delete_messages(old, root)
-    counts["webchat_sessions"], ended_messages = await _purge_webchat_sessions(now - BOOKKEEPING_GRACE, root)
+    counts["webchat_messages"] = await _delete_messages(old, ctx.files)
+    counts["webchat_sessions"], ended_messages = await _purge_webchat_sessions(now - BOOKKEEPING_GRACE, ctx.files)
     counts["webchat_messages"] += ended_messages
 
     day_ago = now - BOOKKEEPING_GRACE
@@ -80,7 +81,7 @@ async def purge(ctx: ServiceContext, policy: RetentionSettings) -> dict[str, int
     counts["spooled_uploads"] = await asyncio.to_thread(
         files.purge_spooled, files.spool_dir(root), older_than=SPOOLED_UPLOAD_AGE.total_seconds(),
         now=now.timestamp())
-    counts["files"] = await _unlink_unreferenced(paths, root)
+    counts["files"] = await _delete_unreferenced(paths, ctx.files)
     return counts
 
 
@@ -141,47 +142,48 @@ def _attachment_ids(data: Any) -> set[int]:
     return found
 
 
-async def _purge_webchat_sessions(before: datetime, root: Path) -> tuple[int, int]:
+async def _purge_webchat_sessions(before: datetime, store: FileStore) -> tuple[int, int]:
     """Delete web chat sessions ended or expired before ``before``, with their mailbox and state."""
     keys = await WebchatSession.filter(Q(ended_at__lt=before) | Q(expires_at__lt=before)).values_list(
         "user_key", flat=True)
     sessions = messages = 0
     for chunk in _chunks(list(keys)):
         messages += await _delete_messages(
-            await WebchatMessage.filter(session__in=chunk).values_list("id", "file_path"), root)
+            await WebchatMessage.filter(session__in=chunk).values_list("id", "file_path"), store)
         await ConversationState.filter(channel=WEBCHAT_CHANNEL, user_id__in=chunk).delete()
         sessions += await WebchatSession.filter(user_key__in=chunk).delete()
     return sessions, messages
 
 
-async def _delete_messages(rows: Sequence[tuple[int, str]], root: Path) -> int:
+async def _delete_messages(rows: Sequence[tuple[int, str]], store: FileStore) -> int:
     done = 0
     for chunk in _chunks([i for i, _ in rows]):
         done += await WebchatMessage.filter(id__in=chunk).delete()
-    await asyncio.to_thread(_unlink, [p for _, p in rows if p], root)  # one file per message
+    await _delete_files(store, [p for _, p in rows if p])  # one file per message
     return done
 
 
-async def _unlink_unreferenced(paths: Iterable[str], root: Path) -> int:
+async def _delete_unreferenced(paths: Iterable[str], store: FileStore) -> int:
     """Delete the files no attachment row points to any more (files are shared by content hash)."""
     gone = []
     for p in sorted(set(paths)):
         if not await Attachment.filter(stored_path=p).exists():
             gone.append(p)
-    return await asyncio.to_thread(_unlink, gone, root)
+    return await _delete_files(store, gone)
 
 
-def _unlink(paths: Iterable[str], root: Path) -> int:
-    """Remove files, but only under the data directory, whatever a row says."""
-    done, root = 0, root.resolve()
-    for p in paths:
-        path = Path(p).resolve()
-        if not path.is_relative_to(root):
+async def _delete_files(store: FileStore, keys: Iterable[str]) -> int:
+    """Delete stored files, but only keys inside the store, whatever a row says."""
+    done = 0
+    for key in keys:
+        try:
+            if not await store.exists(key):
+                continue
+            await store.delete(key)
+        except ValueError:
             log.warning("retention: skipped a stored path outside the files directory")
             continue
-        if path.is_file():
-            path.unlink(missing_ok=True)
-            done += 1
+        done += 1
     return done
 
 

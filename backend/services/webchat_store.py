@@ -4,7 +4,7 @@ only us)."""
 
 from __future__ import annotations
 
-import asyncio
+import logging
 import secrets
 from pathlib import Path
 from typing import Any
@@ -14,14 +14,22 @@ from tortoise.functions import Max
 
 from backend.db.models import WebchatMessage
 from backend.services import wakeups
-from backend.services.files import write_private
+from backend.services.storage import FileStore, LocalFileStore
+
+log = logging.getLogger(__name__)
 
 KEEP = 200  # messages returned to a page that starts over
+PREFIX = "webchat"  # file keys: webchat/<file id>
+
+# The process's file store, for ``forget`` called where no store is at hand (ending a session).
+_files: FileStore | None = None
 
 
 class DbWebchatStore:
-    def __init__(self, files_dir: Path) -> None:
-        self.files_dir = files_dir / "webchat"
+    def __init__(self, files: FileStore | Path) -> None:
+        global _files
+        self.files: FileStore = LocalFileStore(files) if isinstance(files, Path) else files
+        _files = self.files
 
     async def last(self, session: str) -> int:
         row = await WebchatMessage.filter(session=session).annotate(m=Max("seq")).values_list("m", flat=True)
@@ -33,9 +41,8 @@ class DbWebchatStore:
         if file is not None:
             data, mime, name = file
             file_id = secrets.token_urlsafe(12)
-            target = self.files_dir / file_id
-            await asyncio.to_thread(_write, target, data)
-            path = str(target)
+            path = f"{PREFIX}/{file_id}"
+            await self.files.put(path, data, mime)
             item = item | {"file": f"/chat/api/file/{file_id}"}
         for _ in range(5):  # two senders at once: the unique (session, seq) decides
             seq = await self.last(session) + 1
@@ -49,7 +56,7 @@ class DbWebchatStore:
         raise RuntimeError("could not number a web chat message")
 
     async def forget(self, session: str) -> None:
-        await forget(session)
+        await forget(session, self.files)
 
     async def since(self, session: str, after: int) -> list[dict[str, Any]]:
         rows = await WebchatMessage.filter(session=session, seq__gt=after).order_by("-seq").limit(KEEP)
@@ -60,19 +67,31 @@ class DbWebchatStore:
         if row is None or not row.file_path:
             return None
         try:
-            data = await asyncio.to_thread(Path(row.file_path).read_bytes)
-        except FileNotFoundError:
+            data = await self.files.get(row.file_path)
+        except ValueError:  # a key no store accepts
+            return None
+        if data is None:
             return None
         return data, row.mime_type, row.filename
 
 
-async def forget(session: str) -> None:
+async def forget(session: str, files: FileStore | None = None) -> None:
     """Delete a session's messages and the files they carried."""
+    files = files or _files
     paths = await WebchatMessage.filter(session=session).exclude(file_path="").values_list("file_path", flat=True)
     await WebchatMessage.filter(session=session).delete()
     for path in paths:
-        await asyncio.to_thread(Path(str(path)).unlink, missing_ok=True)
+        await delete_quietly(files, str(path))
 
 
-def _write(path: Path, data: bytes) -> None:
-    write_private(path, data, path.parent.parent)  # owner-only, up to the files dir
+async def delete_quietly(files: FileStore | None, key: str) -> bool:
+    """Delete one stored file; False (and a warning) when the key is refused or no store is known."""
+    if files is None:
+        log.warning("web chat: no file store to delete a message's file from")
+        return False
+    try:
+        await files.delete(key)
+    except ValueError:
+        log.warning("web chat: skipped a stored file key outside the store")
+        return False
+    return True

@@ -20,7 +20,7 @@ from backend.db import close_db, open_db, pending_migrations
 from backend.db.models import Agency
 from backend.notify.dispatcher import ChannelSender, Dispatcher
 from backend.notify.render import make_renderer
-from backend.services import retention, wakeups
+from backend.services import retention, storage, wakeups
 from backend.services.catalogue import Catalogue
 from backend.services.clock import Clock, SystemClock
 from backend.services.context import ServiceContext
@@ -105,8 +105,10 @@ def create_app(
         catalogue=catalogue or Catalogue(),
         clock=clock or SystemClock(),
         files_dir=settings.files_dir,
+        files=storage.from_settings(settings.storage, settings.files_dir),  # local dir, or the S3 bucket
         public_base_url=settings.base_url,
     )
+    app.on_cleanup.append(lambda _app: ctx.files.close())
     dispatcher = Dispatcher({}, make_renderer(ctx, settings.base_url), ctx.clock.now)
     if role == "web" and settings.telegram.enabled and settings.telegram.mode != "webhook":
         # Telegram allows one poller per bot: polling belongs to the single worker process.

@@ -141,7 +141,8 @@ async def test_kiosk_end_session_leaves_nothing_for_the_next_person(fresh_db_url
         assert (await client.post("/chat/api/session?kiosk=1")).status == 200
         assert (await WebchatSession.get()).kiosk
         code, qr = await submit_birth(Browser(client))
-        files = [Path(p) for p in await WebchatMessage.exclude(file_path="").values_list("file_path", flat=True)]
+        files = [tmp_path / "var" / "files" / p  # keys of the local store, under the files dir
+                 for p in await WebchatMessage.exclude(file_path="").values_list("file_path", flat=True)]
         assert files and all(f.exists() for f in files)
         person_one = (await WebchatSession.get()).user_key
         assert await ConversationState.exists(channel="webchat", user_id=person_one)

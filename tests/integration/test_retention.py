@@ -52,18 +52,18 @@ async def _dossier(world: World, tag: str) -> Dossier:
                                  agency_id=world.commune.id, form_data=dict(BIRTH_FORM), attachment_ids=ids)
 
 
-def _on_disk(path: str | Path) -> bool:
-    return Path(path).is_file()
+def _on_disk(world: World, key: str) -> bool:
+    return (world.ctx.files_dir / key).is_file()  # the local store: keys are relative to the files dir
 
 
-async def _files(d: Dossier) -> list[Path]:
-    return [Path(a.stored_path) for a in await Attachment.filter(dossier_id=d.id)]
+async def _files(world: World, d: Dossier) -> list[Path]:
+    return [world.ctx.files_dir / a.stored_path for a in await Attachment.filter(dossier_id=d.id)]
 
 
 async def test_rejected_dossier_photos_purged_after_period_not_before(world: World, clock: SetClock) -> None:
     rejected = await _dossier(world, "rejected")
     live = await _dossier(world, "live")
-    gone, kept = await _files(rejected), await _files(live)
+    gone, kept = await _files(world, rejected), await _files(world, live)
     await dossiers.reject(world.ctx, world.actor("motcua"), rejected.id, "Giấy tờ không hợp lệ")
 
     clock.advance(days=29)
@@ -88,7 +88,7 @@ async def test_rejected_dossier_photos_purged_after_period_not_before(world: Wor
 async def test_closed_and_returned_dossiers_purged_live_ones_untouched(world: World, clock: SetClock) -> None:
     # submit_birth stores the same bytes every time: the three dossiers share their photo files.
     closed, returned, live = [await world.submit_birth() for _ in range(3)]
-    shared = await _files(live)
+    shared = await _files(world, live)
     start = clock.now()
     await Dossier.filter(id=closed.id).update(status=Status.CLOSED.value, finished_at=start, closed_at=start)
     await Dossier.filter(id=returned.id).update(status=Status.RETURNED.value, finished_at=start)
@@ -121,17 +121,17 @@ async def test_orphans_purged_unless_a_recent_conversation_holds_them(world: Wor
 
     clock.advance(days=1, hours=23)
     assert (await retention.purge(world.ctx, POLICY))["orphan_attachments"] == 0
-    assert _on_disk(lost.stored_path)
+    assert _on_disk(world, lost.stored_path)
 
     clock.advance(hours=2)  # 7 days and an hour after both were sent
     counts = await retention.purge(world.ctx, POLICY)
     assert counts["orphan_attachments"] == 1 and counts["files"] == 1
-    assert not await Attachment.exists(id=lost.id) and not _on_disk(lost.stored_path)
-    assert await Attachment.exists(id=held.id) and _on_disk(held.stored_path)
+    assert not await Attachment.exists(id=lost.id) and not _on_disk(world, lost.stored_path)
+    assert await Attachment.exists(id=held.id) and _on_disk(world, held.stored_path)
 
     clock.advance(days=6)  # the conversation is now idle past the window too
     assert (await retention.purge(world.ctx, POLICY))["orphan_attachments"] == 1
-    assert not _on_disk(held.stored_path)
+    assert not _on_disk(world, held.stored_path)
 
 
 async def test_supplement_conversation_holds_its_photos(world: World, clock: SetClock) -> None:
@@ -143,7 +143,7 @@ async def test_supplement_conversation_holds_its_photos(world: World, clock: Set
     await conversations.save(conv, "supplement.collect", conv.data, clock.now())
     clock.advance(days=2)
     assert (await retention.purge(world.ctx, POLICY))["orphan_attachments"] == 0
-    assert _on_disk(held.stored_path)
+    assert _on_disk(world, held.stored_path)
 
 
 async def test_idle_conversations_purged_after_period(world: World, clock: SetClock) -> None:
@@ -162,7 +162,8 @@ async def test_webchat_mailboxes_purged_with_their_files(world: World, clock: Se
     await store.append("visitor-1", {"text": "Kết quả của bạn"}, (b"%PDF-1.7 result", "application/pdf", "kq.pdf"))
     await store.append("visitor-1", {"text": "Xin chào"}, None)
     await WebchatMessage.all().update(created_at=clock.now())
-    files = [Path(p) for p in await WebchatMessage.filter(file_path__not="").values_list("file_path", flat=True)]
+    files = [world.ctx.files_dir / p
+             for p in await WebchatMessage.filter(file_path__not="").values_list("file_path", flat=True)]
     assert files and files[0].exists()
 
     clock.advance(days=6)

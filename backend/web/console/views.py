@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, time
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -25,8 +23,8 @@ from backend.domain.workflow import (
     allowed_actions,
 )
 from backend.notify.render import FORM_FILENAMES, form_pdf
+from backend.services import citizens, lookup
 from backend.services import dossiers as uc
-from backend.services import lookup
 from backend.services.context import Actor, ServiceContext
 from backend.services.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
 from backend.services.officers import actor_of
@@ -440,9 +438,8 @@ async def attachment_file(request: web.Request) -> web.StreamResponse:
         return error_page(request, 404, "Không tìm thấy tệp.")
     if att.purged_at is not None:  # deleted under the retention policy: gone for good
         return error_page(request, 410, PURGED_TEXT)
-    try:
-        body = await asyncio.to_thread(Path(att.stored_path).read_bytes)
-    except OSError:
+    body = await citizens.read_attachment(_ctx(request), att)
+    if body is None:
         return error_page(request, 404, "Tệp không còn trên máy chủ.")
     inline = att.mime_type.startswith("image/") and att.mime_type != "image/svg+xml"
     return web.Response(
