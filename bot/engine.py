@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any, Protocol
 
-from backend.domain.messages import Attachment, Conversation, DeliveryError, Inbound, Outbound, Text
+from backend.domain.messages import DELIVERY_KEY, Attachment, Conversation, DeliveryError, Inbound, Outbound, Text
 from backend.domain.text import clean_text
 from backend.domain.workflow import WorkflowError
 from backend.services import citizens, conversations, inbox, logctx, metrics
@@ -111,6 +111,8 @@ class Engine:
                         renewing.cancel()
                         metrics.observe_turn(channel, time.monotonic() - started, outcome)
                     await self._send(claimed.inbound, replies, outbox_ids)
+                if not claimed.later:
+                    break  # nothing was waiting behind it; whoever stores the next one drains it
 
     async def _renew(self, update_id: int) -> None:
         """Keep the claim while the turn runs, so a crash (not a slow turn) frees it."""
@@ -212,6 +214,7 @@ class Engine:
         address = f"{inbound.channel}:{inbound.user_id}"
         for i, message in enumerate(replies):
             for attempt in range(SEND_RETRIES + 1):
+                token = DELIVERY_KEY.set(f"{outbox_ids[0]}:{address}#{i}")
                 try:
                     await channel.sender.send(inbound.user_id, message)
                     break
@@ -221,6 +224,8 @@ class Engine:
                         await inbox.mark_replies(outbox_ids[0], marks, done=False)
                         return
                     await asyncio.sleep(min(exc.retry_after or 0.5 * (attempt + 1), 5.0))
+                finally:
+                    DELIVERY_KEY.reset(token)
             marks.append(f"{address}#{i}")
             if i < len(replies) - 1:  # a crash between a text and its PDF resends only the PDF
                 await inbox.mark_replies(outbox_ids[0], marks, done=False)

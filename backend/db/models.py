@@ -345,6 +345,7 @@ class WebchatMessage(Model):
     mime_type = fields.CharField(max_length=64, default="")
     filename = fields.CharField(max_length=120, default="")
     created_at = UtcDatetimeField(auto_now_add=True)
+    delivery_key = fields.CharField(max_length=200, null=True, unique=True)  # outbox row + address + index
 
     class Meta:
         table = "webchat_message"

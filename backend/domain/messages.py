@@ -7,11 +7,18 @@ adapter (Telegram, Zalo, web chat) maps its wire format onto them and back.
 from __future__ import annotations
 
 import base64
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
 AttachmentKind = Literal["image", "file", "sticker", "audio", "video", "location", "other"]
+
+
+# Set by the sender of a queued message (the engine for a turn's replies, the dispatcher for
+# notices) to ``<outbox id>:<channel>:<user>#<index>``: a channel that can store messages
+# idempotently (the web chat's mailbox) keeps one copy per key, whoever sends it.
+DELIVERY_KEY: ContextVar[str | None] = ContextVar("motcua_delivery_key", default=None)
 
 
 @dataclass(frozen=True)

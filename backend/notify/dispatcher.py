@@ -20,7 +20,7 @@ from tortoise.expressions import Q
 
 from backend.db.models import ChannelIdentity, KeyValue, Officer, OfficerChannelLink, OutboxMessage
 from backend.domain import logctx
-from backend.domain.messages import DeliveryError, Outbound, decode_outbound
+from backend.domain.messages import DELIVERY_KEY, DeliveryError, Outbound, decode_outbound
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +158,11 @@ class Dispatcher:
                     mark = f"{address}#{i}"
                     if mark in delivered:
                         continue
-                    await sender.send(user_id, message)
+                    token = DELIVERY_KEY.set(f"{row.id}:{mark}")
+                    try:
+                        await sender.send(user_id, message)
+                    finally:
+                        DELIVERY_KEY.reset(token)
                     delivered.append(mark)
                     row.delivered = delivered
                     await row.save(update_fields=["delivered"])

@@ -42,7 +42,9 @@ _CLAIM = (
     "ORDER BY o.id LIMIT 1) "
     "AND handled_at IS NULL AND (claimed_until IS NULL OR claimed_until < ?) "
     f"RETURNING id, payload, attempts, (SELECT s.id {_STATE_OF}) AS state_id, (SELECT s.step {_STATE_OF}) AS step, "
-    f"(SELECT s.data {_STATE_OF}) AS data, (SELECT s.version {_STATE_OF}) AS version"
+    f"(SELECT s.data {_STATE_OF}) AS data, (SELECT s.version {_STATE_OF}) AS version, "
+    f"(SELECT COUNT(*) FROM {_IN} n WHERE n.channel = {_IN}.channel AND n.user_id = {_IN}.user_id "
+    f"AND n.handled_at IS NULL AND n.id > {_IN}.id) AS later"
 )
 _STALE = (
     f"SELECT channel, user_id, MIN(id) AS first FROM {_IN} WHERE handled_at IS NULL "
@@ -75,6 +77,7 @@ class Claimed:
     data: dict[str, Any] = field(default_factory=dict)
     version: int = 0
     state_id: int | None = None
+    later: int = 0  # the chat's updates waiting behind this one when it was claimed
 
 
 def _db_time(moment: datetime) -> Any:
@@ -100,10 +103,11 @@ async def claim(channel: str, user_id: str, now: datetime, lease: timedelta = LE
     data = row.get("data")
     if isinstance(data, str):
         data = json.loads(data)
+    later = int(row.get("later") or 0)
     if row.get("state_id") is None:
-        return Claimed(int(row["id"]), inbound, int(row["attempts"]))
+        return Claimed(int(row["id"]), inbound, int(row["attempts"]), later=later)
     return Claimed(int(row["id"]), inbound, int(row["attempts"]), row["step"], data or {}, int(row["version"]),
-                   int(row["state_id"]))
+                   int(row["state_id"]), later)
 
 
 async def renew(update_id: int, now: datetime, lease: timedelta = LEASE) -> bool:

@@ -13,6 +13,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.functions import Max
 
 from backend.db.models import WebchatMessage
+from backend.domain.messages import DELIVERY_KEY
 from backend.services import wakeups
 from backend.services.storage import FileStore, LocalFileStore
 
@@ -36,7 +37,13 @@ class DbWebchatStore:
         return int(row[0] or 0) if row else 0
 
     async def append(self, session: str, item: dict[str, Any], file: tuple[bytes, str, str] | None) -> int:
-        """Store one message (and its file); returns its sequence number in the session."""
+        """Store one message (and its file); returns its sequence number in the session.
+
+        A message sent again under the same delivery key (a reply or notice the dispatcher
+        resends because a crash came between storing it and marking it sent) is stored once."""
+        key = DELIVERY_KEY.get()
+        if key and (done := await WebchatMessage.get_or_none(delivery_key=key)) is not None:
+            return done.seq
         file_id, path, mime, name = None, "", "", ""
         if file is not None:
             data, mime, name = file
@@ -48,8 +55,10 @@ class DbWebchatStore:
             seq = await self.last(session) + 1
             try:
                 await WebchatMessage.create(session=session, seq=seq, item=item | {"seq": seq}, file_id=file_id,
-                                            file_path=path, mime_type=mime, filename=name)
+                                            file_path=path, mime_type=mime, filename=name, delivery_key=key)
             except IntegrityError:
+                if key and (done := await WebchatMessage.get_or_none(delivery_key=key)) is not None:
+                    return done.seq  # the same delivery, stored meanwhile
                 continue
             await wakeups.publish(wakeups.WEBCHAT, session)  # a long poll held by another worker
             return seq
