@@ -29,7 +29,7 @@ from backend.services.files import private_dir, tighten
 from backend.services.lookup import remind_due
 from backend.services.seed import active_demo_accounts, seed_demo
 from backend.settings import Settings
-from backend.web import hardening, observability
+from backend.web import hardening, memory_trim, observability
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +126,7 @@ def create_app(
     if rt.background:
         app.cleanup_ctx.append(_background)
     app.cleanup_ctx.append(_channels)
+    app.cleanup_ctx.append(memory_trim.trimming)  # freed memory back to the system after a burst
     app.on_startup.append(_freeze_heap)  # runs after the cleanup contexts above have started
     return app
 

@@ -50,6 +50,9 @@ class OcrReader:
         self._qr_fn = qr_fn
         self._pool: ProcessPoolExecutor | None = None
         self._lock = asyncio.Lock()
+        # Jobs wait here, not in the pool: a job's time limit then counts its own run, not its
+        # wait behind a burst (500 photos at once timed out, and each timeout killed the pool).
+        self._free = asyncio.Semaphore(workers)
 
     def _new_pool(self) -> ProcessPoolExecutor:
         # spawn: no fork of a process that runs an event loop and threads
@@ -58,6 +61,10 @@ class OcrReader:
 
     async def _run(self, fn: Callable[..., Any], data: bytes,
                    timeout: float) -> Any:  # noqa: ASYNC109 - the job's own limit, see read()
+        async with self._free:
+            return await self._submit(fn, data, timeout)
+
+    async def _submit(self, fn: Callable[..., Any], data: bytes, timeout: float) -> Any:  # noqa: ASYNC109
         async with self._lock:
             if self._pool is None:
                 self._pool = self._new_pool()
@@ -73,6 +80,14 @@ class OcrReader:
             log.warning("ocr job timed out after %.0f s; rebuilding the pool", timeout)
             await self._discard(pool, kill=True)
             raise OcrFailed("timed out") from e
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise  # our caller was cancelled
+            raise OcrFailed("pool shut down") from None  # the job was cancelled with its pool
+        except RuntimeError as e:  # submitted to a pool shut down meanwhile
+            await self._discard(pool)
+            raise OcrFailed("pool shut down") from e
 
     async def _discard(self, pool: ProcessPoolExecutor, *, kill: bool = False) -> None:
         async with self._lock:

@@ -63,6 +63,25 @@ async def send_photo(client: TestClient, event_id: str, data: bytes, pace: float
         await asyncio.sleep(random.uniform(0.02, 0.2))
 
 
+async def last_seq(client: TestClient) -> int:
+    """The newest message the citizen's page has seen."""
+    r = await client.get("/chat/api/poll?after=0")
+    assert r.status == 200
+    return int((await r.json())["last"])
+
+
+async def answer(client: TestClient, after: int, within: float = 60.0) -> list[dict[str, object]]:
+    """The bot's messages after ``after``, long-polling as the page does until some arrive."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while loop.time() < deadline:
+        r = await client.get(f"/chat/api/poll?after={after}")
+        assert r.status == 200
+        if messages := (await r.json())["messages"]:
+            return list(messages)
+    return []
+
+
 async def _paced(body: bytes, pace: float):  # noqa: ANN202
     for i in range(0, len(body), 32 * 1024):
         yield body[i:i + 32 * 1024]
@@ -91,9 +110,12 @@ async def test_many_citizens_upload_at_once_none_dropped(fresh_db_url: str, tmp_
             for i in range(0, CITIZENS, 25):  # get there in groups: the load under test is the uploads
                 await asyncio.gather(*(to_photo_step(c) for c in clients[i:i + 25]))
             before = await Attachment.all().count()
+            seen = [await last_seq(c) for c in clients]
             images = [photo(i) for i in range(CITIZENS)]
             assert all(250_000 < len(b) < 400_000 for b in images[:3])
             busy = await asyncio.gather(*(send_photo(c, "p1", images[i], pace=0.005) for i, c in enumerate(clients)))
+            answers = await asyncio.gather(*(answer(c, after) for c, after in zip(clients, seen, strict=True)))
+            assert all(answers), f"{answers.count([])} of {CITIZENS} citizens got no answer to their photo"
 
             rows = await Attachment.filter(id__gt=0).values_list("content_hash", "size")
             assert len(rows) - before == CITIZENS  # every upload handled once: none dropped, none twice
