@@ -107,6 +107,7 @@ ASK_CODE = "Vui lòng gõ mã hồ sơ (ví dụ 000.31.57.H57-261123-0001) ho�
 LOOKUP_LIMITED = "Anh/chị tra cứu quá nhiều lần trong thời gian ngắn. Vui lòng thử lại sau {seconds} giây."
 NOT_A_CODE = "Đây không phải mã hồ sơ. Mã có dạng 000.31.57.H57-261123-0001 (in trên giấy hẹn)."
 QR_NOT_OURS = "Mã QR trong ảnh không phải mã hồ sơ Một cửa. Vui lòng gửi ảnh mã QR trên giấy hẹn, hoặc gõ mã hồ sơ."
+QR_RETRY = "Hệ thống chưa đọc được ảnh lúc này. Vui lòng gửi lại ảnh sau ít phút, hoặc gõ mã hồ sơ."
 QR_NONE = "Không tìm thấy mã QR trong ảnh. Vui lòng chụp gần, rõ mã QR trên giấy hẹn, hoặc gõ mã hồ sơ."
 QR_UNAVAILABLE = "Hiện chưa đọc được mã QR từ ảnh. Vui lòng gõ mã hồ sơ."
 VIEW_LINES = (

@@ -115,15 +115,16 @@ async def read(photo: Photo, svc: Services) -> dict[str, Any] | None:
 
 
 async def decode_qr(photo: Photo, svc: Services) -> str | None:
-    """The QR payload in a photo; ``ChatError`` when no reader is available."""
+    """The QR payload in a photo (None: there is none); ``ChatError`` when no reader is
+    available or it failed."""
     if svc.ocr is None:
         raise ChatError(texts.QR_UNAVAILABLE)
     started = time.monotonic()
     try:
         payload: str | None = await svc.ocr.decode_qr(photo.data)
         return payload
-    except Exception as exc:  # the photo passed the check; a failed decoder means "no QR"
+    except Exception as exc:  # the reader failed (timed out, crashed): not "no QR", ask again
         log.warning("qr decode failed: %s", type(exc).__name__)
-        return None
+        raise ChatError(texts.QR_RETRY) from exc
     finally:
         observe_ocr("qr", time.monotonic() - started)
