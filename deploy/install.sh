@@ -44,7 +44,7 @@ if [ "$SRC" != "$APP" ]; then
 fi
 [ -x "$APP/.venv/bin/python" ] || python3 -m venv "$APP/.venv"
 "$APP/.venv/bin/pip" install -q --disable-pip-version-check --upgrade pip
-"$APP/.venv/bin/pip" install -q --disable-pip-version-check --upgrade "$APP"
+"$APP/.venv/bin/pip" install -q --disable-pip-version-check --upgrade "$APP[s3]"  # s3: MOTCUA_STORAGE=s3
 
 say "configuration $ENV_FILE"
 if [ ! -f "$ENV_FILE" ]; then
