@@ -164,6 +164,19 @@ class Cluster:
                 await asyncio.sleep(0.2)
         raise AssertionError(f"{name} not ready in {WAIT} s\n{self.logs()}")
 
+    async def bring_up(self) -> str:
+        """Migrate once, seed the demo, start both web workers, the worker and nginx; the
+        address citizens and officers use (nginx)."""
+        self.run("migrate")
+        self.run("seed-demo")
+        for name in ("web1", "web2", "worker"):
+            self.start(name)
+        for name in ("web1", "web2", "worker"):
+            await self.ready(name)
+        self.start_nginx()
+        await self.ready("nginx", "/chat")
+        return f"http://127.0.0.1:{self.ports['nginx']}"
+
 
 class Citizen:
     """What chat.js does, through nginx: open a session, send, long-poll."""
@@ -505,16 +518,8 @@ async def run_chaos(tmp: Path, db_url: str, *, citizens: int, max_kills: int, of
     db = await asyncpg.create_pool(db_url.replace("postgres://", "postgresql://"), min_size=1, max_size=4)
     started = time.monotonic()
     try:
-        cluster.run("migrate")
-        cluster.run("seed-demo")
+        base = await cluster.bring_up()
         await db.execute("UPDATE officer SET must_change_password = false WHERE username = 'hoathanh.motcua'")
-        for name in ("web1", "web2", "worker"):
-            cluster.start(name)
-        for name in ("web1", "web2", "worker"):
-            await cluster.ready(name)
-        cluster.start_nginx()
-        await cluster.ready("nginx", "/chat")
-        base = f"http://127.0.0.1:{cluster.ports['nginx']}"
         pages = [ChaosCitizen(base, n, random.Random(seed + n), report, pace) for n in range(citizens)]
         running, citizens_done = asyncio.Event(), asyncio.Event()
         running.set()

@@ -32,15 +32,7 @@ async def test_birth_registration_through_nginx_survives_a_killed_web_worker(dep
     cluster = Cluster(tmp_path, deploy_db)
     db = await asyncpg.connect(deploy_db.replace("postgres://", "postgresql://"))
     try:
-        cluster.run("migrate")
-        cluster.run("seed-demo")
-        for name in ("web1", "web2", "worker"):
-            cluster.start(name)
-        for name in ("web1", "web2", "worker"):
-            await cluster.ready(name)
-        cluster.start_nginx()
-        await cluster.ready("nginx", "/chat")
-        base = f"http://127.0.0.1:{cluster.ports['nginx']}"
+        base = await cluster.bring_up()
         # The worker's port answers probes only: the chat lives on the web workers.
         async with aiohttp.ClientSession() as s, s.get(f"http://127.0.0.1:{cluster.ports['worker']}/chat") as r:
             assert r.status == 404
