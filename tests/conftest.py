@@ -46,7 +46,6 @@ _TABLES = (
     "department",
     "agency",
     "conversation_state",
-    "processed_event",
     "key_value",
     "webchat_message",
 )

@@ -309,15 +309,7 @@ class ConversationState(Model):
         unique_together = (("channel", "user_id"),)
 
 
-class ProcessedEvent(Model):
-    """Channel events already handled (webhooks are retried), so de-duplicate on their id."""
-
-    id = fields.BigIntField(primary_key=True)
-    channel = fields.CharField(max_length=16)
-    event_id = fields.CharField(max_length=128)
-    created_at = UtcDatetimeField(auto_now_add=True)
-
-    class Meta:
+class Meta:
         table = "processed_event"
         unique_together = (("channel", "event_id"),)
 

@@ -1,12 +1,9 @@
-"""The conversation engine's storage: where each chat stands (hội thoại) and which channel
-events were handled already.
+"""The conversation engine's storage: where each chat stands (hội thoại).
 
-Every chat turn passes here, so the hot path is hand-written SQL (``backend.services.sql``), the same on SQLite and
-PostgreSQL: one statement claims the event *and* reads the state (an ``INSERT … ON
-CONFLICT DO NOTHING RETURNING`` whose returned columns are subqueries on the state row),
-one writes the state back, guarded by its version. On SQLite every query queues behind one
-connection, so a turn's two statements instead of three (and no ORM query building) is
-what keeps 200 chatting citizens' replies quick.
+Hand-written SQL (``backend.services.sql``), the same on SQLite and PostgreSQL. A turn reads
+the state in the inbox's claim (``backend.services.inbox``) and writes it back with
+``INSERT_STATE`` / ``UPDATE_STATE`` (guarded by its version) in the turn's transaction;
+``load`` and ``save`` serve a turn run again and the tests.
 """
 
 from __future__ import annotations
@@ -16,19 +13,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from backend.db.models import ConversationState, ProcessedEvent
+from backend.db.models import ConversationState
 from backend.services.sql import run_sql
 
 _STATE = ConversationState._meta.db_table
-_EVENTS = ProcessedEvent._meta.db_table
 
 _STATE_OF_USER = f"FROM {_STATE} WHERE channel = ? AND user_id = ?"
-_CLAIM_AND_LOAD = (
-    f"INSERT INTO {_EVENTS} (channel, event_id, created_at) VALUES (?, ?, ?) "
-    "ON CONFLICT (channel, event_id) DO NOTHING RETURNING "
-    f"(SELECT id {_STATE_OF_USER}) AS id, (SELECT step {_STATE_OF_USER}) AS step, "
-    f"(SELECT data {_STATE_OF_USER}) AS data, (SELECT version {_STATE_OF_USER}) AS version"
-)
 _LOAD = f"SELECT id, step, data, version {_STATE_OF_USER}"
 INSERT_STATE = (  # also the inbox's, in its turn transaction
     f"INSERT INTO {_STATE} (channel, user_id, step, data, version, updated_at) VALUES (?, ?, ?, ?, 1, ?) "
@@ -39,9 +29,8 @@ UPDATE_STATE = (
     "WHERE id = ? AND version = ? RETURNING id"
 )
 _DELETE = f"DELETE {_STATE_OF_USER}"
-_PURGE = f"DELETE FROM {_EVENTS} WHERE created_at < ?"
 
-_when = ProcessedEvent._meta.fields_map["created_at"]
+_when = ConversationState._meta.fields_map["updated_at"]
 
 
 @dataclass
@@ -54,16 +43,6 @@ class StoredConversation:
     data: dict[str, Any] = field(default_factory=dict)
     version: int = 0
     id: int | None = None
-
-
-async def claim_and_load(channel: str, user_id: str, event_id: str, now: datetime) -> StoredConversation | None:
-    """Take the event id (unique per channel) and read the chat's state, in one statement;
-    None when the event was handled already (a webhook retried, an update seen twice)."""
-    rows = await run_sql(_CLAIM_AND_LOAD, [channel, event_id, _when.to_db_value(now, None),
-                                          channel, user_id, channel, user_id, channel, user_id, channel, user_id])
-    if not rows:
-        return None
-    return _stored(channel, user_id, rows[0])
 
 
 async def load(channel: str, user_id: str) -> StoredConversation:
@@ -86,11 +65,6 @@ async def save(conv: StoredConversation, step: str, data: dict[str, Any], now: d
 async def delete(channel: str, user_id: str) -> None:
     """Forget where a chat stands (a web chat session that ended)."""
     await run_sql(_DELETE, [channel, user_id])
-
-
-async def purge_events(before: datetime) -> None:
-    """Forget handled event ids older than ``before`` (no channel repeats one that late)."""
-    await run_sql(_PURGE, [_when.to_db_value(before, None)])
 
 
 def _stored(channel: str, user_id: str, row: Any) -> StoredConversation:

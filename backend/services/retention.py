@@ -25,7 +25,6 @@ from backend.db.models import (
     ConsoleSession,
     ConversationState,
     HistoryEntry,
-    ProcessedEvent,
     WebchatMessage,
     WebchatSession,
 )
@@ -70,8 +69,7 @@ async def purge(ctx: ServiceContext, policy: RetentionSettings) -> dict[str, int
     counts["console_sessions"] = await ConsoleSession.filter(
         Q(revoked_at__lt=day_ago) | Q(expires_at__lt=day_ago)).delete()
     counts["tokens"] = await tokens.purge(before=day_ago)
-    counts["events"] = await ProcessedEvent.filter(created_at__lt=now - timedelta(days=EVENT_DAYS)).delete()
-    counts["inbox"] = await inbox.purge(before=now - timedelta(days=EVENT_DAYS))
+    counts["events"] = await inbox.purge(before=now - timedelta(days=EVENT_DAYS))
     counts["idempotency"] = await idempotency.purge(before=now - timedelta(days=EVENT_DAYS))
     counts["rate_buckets"] = await ratelimits.purge(
         older_than=BOOKKEEPING_GRACE.total_seconds(), now=now.timestamp())

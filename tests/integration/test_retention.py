@@ -18,8 +18,8 @@ from backend.db.models import (
     ConversationState,
     Dossier,
     HistoryEntry,
+    InboundUpdate,
     Officer,
-    ProcessedEvent,
     RateBucket,
     WebchatMessage,
     WebchatSession,
@@ -202,8 +202,8 @@ async def test_bookkeeping_purged_after_a_day_events_after_a_week(world: World, 
                                 expires_at=now + timedelta(hours=12))
     await ConsoleSession.create(sid_hash="d" * 64, officer=officer, created_at=now, last_seen_at=now,
                                 expires_at=now + timedelta(hours=12), revoked_at=now)
-    await ProcessedEvent.create(channel="telegram", event_id="1", created_at=now)
-    await ProcessedEvent.filter(event_id="1").update(created_at=now)
+    await InboundUpdate.create(channel="telegram", event_id="1", user_id="5550001", payload={}, received_at=now,
+                               handled_at=now)
     await ratelimits.take(ratelimits.LOOKUP, "203.0.113.9", now=now.timestamp())
     await AuthThrottle.create(key="acct:hoathanh.motcua", failures=3, updated_at=now,
                               blocked_until=now + timedelta(minutes=5))
