@@ -309,11 +309,6 @@ class ConversationState(Model):
         unique_together = (("channel", "user_id"),)
 
 
-class Meta:
-        table = "processed_event"
-        unique_together = (("channel", "event_id"),)
-
-
 class KeyValue(Model):
     """Small persisted settings, e.g. the Zalo token pair."""
 
