@@ -23,10 +23,11 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any, Protocol
 
+from backend.domain import logctx
 from backend.domain.messages import DELIVERY_KEY, Attachment, Conversation, DeliveryError, Inbound, Outbound, Text
 from backend.domain.text import clean_text
 from backend.domain.workflow import WorkflowError
-from backend.services import citizens, conversations, inbox, logctx, metrics
+from backend.services import citizens, conversations, inbox, metrics
 from backend.services.context import ServiceContext
 from backend.services.errors import ServiceError
 from bot import texts

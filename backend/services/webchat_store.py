@@ -42,8 +42,6 @@ class DbWebchatStore:
         A message sent again under the same delivery key (a reply or notice the dispatcher
         resends because a crash came between storing it and marking it sent) is stored once."""
         key = DELIVERY_KEY.get()
-        if key and (done := await WebchatMessage.get_or_none(delivery_key=key)) is not None:
-            return done.seq
         file_id, path, mime, name = None, "", "", ""
         if file is not None:
             data, mime, name = file
@@ -57,8 +55,12 @@ class DbWebchatStore:
                 await WebchatMessage.create(session=session, seq=seq, item=item | {"seq": seq}, file_id=file_id,
                                             file_path=path, mime_type=mime, filename=name, delivery_key=key)
             except IntegrityError:
+                # The unique key decides, without a read first: a resend of the same delivery
+                # keeps the first copy (and drops the file it just wrote).
                 if key and (done := await WebchatMessage.get_or_none(delivery_key=key)) is not None:
-                    return done.seq  # the same delivery, stored meanwhile
+                    if file_id is not None:
+                        await self.files.delete(path)
+                    return done.seq
                 continue
             await wakeups.publish(wakeups.WEBCHAT, session)  # a long poll held by another worker
             return seq
