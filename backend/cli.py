@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return ocr_main(args.images)
 
-    from backend.domain import logctx
+    from backend.services import logctx
     from backend.settings import Settings, SettingsError
 
     try:

@@ -19,8 +19,8 @@ from tortoise import Tortoise
 from tortoise.functions import Count
 
 from backend.db.models import InboundUpdate, KeyValue, OutboxMessage
-from backend.domain import logctx
 from backend.notify.dispatcher import HEARTBEAT_KEY
+from backend.services import logctx
 
 log = logging.getLogger(__name__)
 

@@ -23,8 +23,8 @@ from telegram.error import RetryAfter
 from tortoise import Tortoise
 
 from backend.db.models import InboundUpdate, KeyValue, OutboxMessage
-from backend.domain import logctx
 from backend.notify.dispatcher import HEARTBEAT_KEY
+from backend.services import logctx
 from backend.services.clock import SetClock
 from backend.settings import Settings
 from backend.web.app import RUNTIME, create_app
