@@ -153,12 +153,11 @@ class Engine:
         )
         for attempt in range(3):
             if attempt:  # the state moved on under us: run the step again on the fresh one
-                fresh = await conversations.load(inbound.channel, inbound.user_id)
-                claimed.step, claimed.data, claimed.version, claimed.state_id = (
-                    fresh.step, fresh.data, fresh.version, fresh.id)
-            conv = Conversation(inbound.channel, inbound.user_id, claimed.step, copy.deepcopy(claimed.data))
+                claimed.state = await conversations.load(inbound.channel, inbound.user_id)
+            stored = claimed.state
+            conv = Conversation(inbound.channel, inbound.user_id, stored.step, copy.deepcopy(stored.data))
             replies = await self._run_step(inbound, conv, svc)
-            changed = conv.step != claimed.step or conv.data != claimed.data
+            changed = conv.step != stored.step or conv.data != stored.data
             try:
                 ids = await inbox.finish(claimed, conv.step, conv.data, replies, self.ctx.clock.now(),
                                          save_state=changed, reply_lease=self.lease)
@@ -169,7 +168,7 @@ class Engine:
                 log.info("conversation on %s changed under us; running the turn again", inbound.channel)
         replies = [Text(texts.BUSY)]
         try:
-            return replies, await inbox.finish(claimed, claimed.step, claimed.data, replies,
+            return replies, await inbox.finish(claimed, claimed.state.step, claimed.state.data, replies,
                                                self.ctx.clock.now(), save_state=False)
         except inbox.Superseded:
             return [], []

@@ -13,7 +13,7 @@ crash after it leaves the replies to the dispatcher.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -68,15 +68,12 @@ class AlreadyHandled(Superseded):
 
 @dataclass
 class Claimed:
-    """A claimed update with the chat's stored state (``state_id`` None until first saved)."""
+    """A claimed update with the chat's stored state."""
 
     id: int
     inbound: Inbound
     attempts: int
-    step: str = "menu"
-    data: dict[str, Any] = field(default_factory=dict)
-    version: int = 0
-    state_id: int | None = None
+    state: conversations.StoredConversation
     later: int = 0  # the chat's updates waiting behind this one when it was claimed
 
 
@@ -103,11 +100,11 @@ async def claim(channel: str, user_id: str, now: datetime, lease: timedelta = LE
     data = row.get("data")
     if isinstance(data, str):
         data = json.loads(data)
-    later = int(row.get("later") or 0)
-    if row.get("state_id") is None:
-        return Claimed(int(row["id"]), inbound, int(row["attempts"]), later=later)
-    return Claimed(int(row["id"]), inbound, int(row["attempts"]), row["step"], data or {}, int(row["version"]),
-                   int(row["state_id"]), later)
+    state = conversations.StoredConversation(inbound.channel, inbound.user_id)
+    if row.get("state_id") is not None:
+        state = conversations.StoredConversation(inbound.channel, inbound.user_id, row["step"], data or {},
+                                                 int(row["version"]), int(row["state_id"]))
+    return Claimed(int(row["id"]), inbound, int(row["attempts"]), state, int(row.get("later") or 0))
 
 
 async def renew(update_id: int, now: datetime, lease: timedelta = LEASE) -> bool:
@@ -125,11 +122,11 @@ async def finish(c: Claimed, step: str, data: dict[str, Any], replies: list[Outb
     encoded, when = json.dumps(data, ensure_ascii=False, separators=(",", ":")), _db_time(now)
     async with in_transaction():
         if save_state:
-            if c.state_id is None:
+            if c.state.id is None:
                 saved = await run_sql(conversations.INSERT_STATE,
                                       [c.inbound.channel, c.inbound.user_id, step, encoded, when])
             else:
-                saved = await run_sql(conversations.UPDATE_STATE, [step, encoded, when, c.state_id, c.version])
+                saved = await run_sql(conversations.UPDATE_STATE, [step, encoded, when, c.state.id, c.state.version])
             if not saved:
                 raise StateMoved("conversation state changed")
         ids = []

@@ -38,7 +38,7 @@ async def test_claims_go_oldest_first_and_one_at_a_time_per_chat(db: str, ctx: S
     assert (await inbox.claim("webchat", "u2", now)).inbound.event_id == "other"  # type: ignore[union-attr]
     await inbox.finish(first, "menu", {"n": 1}, [Text("chào")], now)
     second = await inbox.claim("webchat", "u1", now)
-    assert second is not None and second.inbound.event_id == "b" and second.data == {"n": 1}
+    assert second is not None and second.inbound.event_id == "b" and second.state.data == {"n": 1}
 
 
 async def test_many_claimers_at_once_get_each_update_once(db: str, ctx: ServiceContext) -> None:
